@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/require-docker.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          // Containers and agents are heavy on a 2-core runner; a few files at a time keeps timings honest.
+          maxWorkers: 3,
+        },
+      },
+    ],
+  },
+});
