@@ -24,6 +24,12 @@ export function issuesToProblems(schema: z.ZodType, input: unknown, issues: read
       }
       continue;
     }
+    if (issue.code === 'invalid_key') {
+      const key = String(path[path.length - 1]);
+      const inner = issue.issues[0]?.message ?? issue.message;
+      problems.push({ ...locate(path, { key }), path, message: `${dotted(path.slice(0, -1))}: "${key}" ${inner.replace(/^must be/, 'is not valid: must be')}` });
+      continue;
+    }
     const field = path.length > 0 ? String(path[path.length - 1]) : 'value';
     const missing = path.length > 0 && valueAt(input, path) === undefined;
     if (missing && issue.code === 'invalid_type') {
@@ -33,12 +39,16 @@ export function issuesToProblems(schema: z.ZodType, input: unknown, issues: read
     const message = issue.message.startsWith('Invalid input') && issue.code !== 'custom' ? describe(field, issue) : issue.message;
     problems.push({ ...locate(path), path, message: prefixField(field, message, path) });
   }
-  return problems;
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
+}
+
+function dotted(path: Path): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
 }
 
 function prefixField(field: string, message: string, path: Path): string {
-  if (path.length === 0 || typeof path[path.length - 1] === 'number') return message;
-  return message.toLowerCase().startsWith(field.toLowerCase()) ? message : `${field}: ${message}`;
+  if (path.length === 0) return message;
+  return message.toLowerCase().startsWith(field.toLowerCase()) ? message : `${dotted(path)}: ${message}`;
 }
 
 function describe(field: string, issue: z.core.$ZodIssue): string {

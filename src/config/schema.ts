@@ -135,7 +135,7 @@ export const configFields = {
     .regex(TEMPLATE_NAME, { error: 'template must be a name like node-20 or python-312' })
     .optional()
     .meta({ description: 'Sandbox template: caged/template:<name> (default node-20)' }),
-  image: z.string().min(1).optional().meta({ description: 'An explicit Docker image instead of a template' }),
+  image: z.string().min(1, { error: 'image must not be empty' }).optional().meta({ description: 'An explicit Docker image instead of a template' }),
   resources: resourcesSchema.optional(),
   timeout: wholeSeconds('timeout').optional().meta({ description: 'Idle timeout in seconds (default 1800)' }),
   max_duration: wholeSeconds('max_duration').optional().meta({ description: 'Wall-clock limit in seconds (default 3600)' }),

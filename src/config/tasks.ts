@@ -46,7 +46,7 @@ function looksLikeLineForm(text: string): boolean {
   if (lines.length === 0) return false;
   const first = lines[0]!.trim();
   if (/^[-[{]/.test(first) || /^[A-Za-z_"']+\s*:(\s|$)/.test(first)) return false;
-  return lines.every((line) => line.includes('|'));
+  return first.includes('|');
 }
 
 /** `repo|prompt|budget`: repo may be empty (the current workspace), budget may be left out. */

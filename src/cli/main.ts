@@ -1,0 +1,44 @@
+import { Command, CommanderError } from 'commander';
+import { InputError } from '../config/problems.js';
+import { packageVersion } from '../version.js';
+import { registerConfig } from './commands/config.js';
+import type { CommandContext } from './context.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { printInputError, processIo, type Io } from './output.js';
+
+export function buildProgram(context: CommandContext): Command {
+  const program = new Command('caged')
+    .description('Budget-guarded coding-agent batches: each task in its own Docker sandbox with a hard US-dollar budget.')
+    .version(packageVersion(), '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}\n`)
+    .configureOutput({
+      writeOut: (text) => context.io.stdout.write(text),
+      writeErr: (text) => context.io.stderr.write(text),
+    })
+    .exitOverride();
+  registerConfig(program, context);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns its exit code; never calls process.exit itself. */
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const context: CommandContext = { io, exitCode: EXIT.ok };
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync(argv);
+    return context.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.badInput;
+    }
+    if (error instanceof InputError) {
+      printInputError(io, error);
+      return EXIT.badInput;
+    }
+    io.stderr.write(`caged: ${(error as Error).message}\n`);
+    return EXIT.failure;
+  }
+}
