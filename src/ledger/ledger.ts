@@ -98,6 +98,21 @@ export class Ledger extends EventEmitter<{ charge: [ChargeEvent]; exceeded: [Exc
     return { key, sandboxId, amount };
   }
 
+  /**
+   * Changes a hold to `amount`: shrinking always succeeds, growing only if the extra fits in what
+   * is left. Returns the updated reservation, or undefined (the hold unchanged) when it cannot grow.
+   */
+  resize(reservation: Reservation, amount: Micros): Reservation | undefined {
+    assertMicros(amount, 'reservation');
+    const account = this.#accounts.get(reservation.sandboxId);
+    const held = account?.reservations.get(reservation.key);
+    if (!account || held === undefined) return undefined;
+    if (amount > held && (account.exceeded || amount - held > snapshotOf(account).available)) return undefined;
+    account.reservations.set(reservation.key, amount);
+    account.reserved += amount - held;
+    return { key: reservation.key, sandboxId: reservation.sandboxId, amount };
+  }
+
   /** Releases the hold and charges what the request really cost (which may exceed the hold). */
   commit(reservation: Reservation, actual: Micros, detail?: Record<string, unknown>): void {
     this.release(reservation);
