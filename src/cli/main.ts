@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../config/problems.js';
 import { packageVersion } from '../version.js';
+import { registerBatch } from './commands/batch.js';
 import { registerConfig } from './commands/config.js';
+import { registerRun } from './commands/run.js';
 import type { CommandContext } from './context.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { printInputError, processIo, type Io } from './output.js';
@@ -17,6 +19,8 @@ export function buildProgram(context: CommandContext): Command {
       writeErr: (text) => context.io.stderr.write(text),
     })
     .exitOverride();
+  registerRun(program, context);
+  registerBatch(program, context);
   registerConfig(program, context);
   for (const command of program.commands) command.exitOverride();
   return program;
