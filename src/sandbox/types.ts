@@ -33,8 +33,17 @@ export interface WorkspaceSource {
   gitToken?: string;
 }
 
-export interface ContainerSpec {
+/** What every resource of one sandbox is labelled with. */
+export interface SandboxIdentity {
   id: string;
+  /** Extra labels (run id, tenant); the backend adds the dev.caged.* basics itself. */
+  labels: Record<string, string>;
+  budgetMicros?: number;
+  expiresAt: Date;
+}
+
+export interface ContainerSpec extends SandboxIdentity {
+  /** A Docker image reference; `templateImage(name)` gives a template's. */
   image: string;
   cpus: number;
   memoryMiB: number;
@@ -43,10 +52,6 @@ export interface ContainerSpec {
   /** Environment of the sandbox; never contains a provider key (the engine guarantees it). */
   env: Record<string, string>;
   mounts: Mount[];
-  /** Extra labels (run id, tenant); the backend adds the dev.caged.* basics itself. */
-  labels: Record<string, string>;
-  budgetMicros?: number;
-  expiresAt: Date;
 }
 
 /** The per-sandbox network; the host side listens on `gatewayIp` (gateway and egress proxy). */
@@ -56,6 +61,29 @@ export interface SandboxNetwork {
   id?: string;
   gatewayIp?: string;
   subnet?: string;
+}
+
+export interface PreparedWorkspace {
+  /** Host directory bind-mounted at /workspace. */
+  dir: string;
+  /** The commit the workspace started from; diffs are taken against it. */
+  baseCommit: string;
+}
+
+export interface ChangedFile {
+  path: string;
+  /** null for binary files. */
+  insertions: number | null;
+  deletions: number | null;
+}
+
+export interface WorkspaceChanges {
+  files: ChangedFile[];
+  insertions: number;
+  deletions: number;
+  patch: string;
+  /** The patch was cut at the size cap. */
+  patchTruncated: boolean;
 }
 
 export interface BackendSandbox {
@@ -85,6 +113,8 @@ export interface ExecOptions {
 export interface ExecResult {
   exitCode: number | null;
   timedOut: boolean;
+  /** `signal` aborted the command. */
+  cancelled: boolean;
   /** The container died (killed, OOM) while the command ran. */
   aborted: boolean;
   stdoutTail: string;
@@ -121,12 +151,15 @@ export interface ReapReport {
 export interface SandboxBackend {
   /** Identifies this controller in `dev.caged.owner` labels. */
   readonly owner: string;
-  createNetwork(id: string, mode: NetworkMode, labels: Record<string, string>): Promise<SandboxNetwork>;
-  prepareWorkspace(id: string, source: WorkspaceSource): Promise<string>;
+  createNetwork(identity: SandboxIdentity, mode: NetworkMode): Promise<SandboxNetwork>;
+  prepareWorkspace(id: string, source: WorkspaceSource): Promise<PreparedWorkspace>;
+  /** Creates and starts the container (an idle process; work arrives through exec). */
   createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox>;
   exec(id: string, command: Command, options?: ExecOptions): Promise<ExecResult>;
   sample(id: string): Promise<ResourceSample>;
   workspaceBytes(id: string): Promise<number>;
+  /** Files changed in the workspace since `baseCommit` (committed or not), read on the host. */
+  workspaceChanges(id: string, baseCommit: string, options?: { maxPatchBytes?: number }): Promise<WorkspaceChanges>;
   /** Stops the container at once (SIGKILL); the workspace stays. */
   kill(id: string): Promise<void>;
   destroy(id: string, options?: { keepWorkspace?: boolean }): Promise<void>;

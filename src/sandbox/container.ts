@@ -1,0 +1,99 @@
+import { posix } from 'node:path';
+import type Docker from 'dockerode';
+import type { ContainerSpec, Mount, SandboxNetwork } from './types.js';
+
+/** The agent user: uid/gid 1000 in every template (`agent`), numeric so any image works. */
+export const AGENT_USER = '1000:1000';
+export const AGENT_UID = 1000;
+export const AGENT_HOME = '/home/agent';
+export const WORKSPACE_PATH = '/workspace';
+export const DEFAULT_NOFILE = 65_536;
+/** The idle main process; work arrives through exec, so the container outlives each command. */
+export const IDLE_COMMAND = ['sleep', 'infinity'];
+
+export interface HostFeatures {
+  /** The storage driver enforces `StorageOpt.size` (overlay2 on xfs with pquota, btrfs, zfs). */
+  storageSize: boolean;
+  nofile: number;
+  /** Host paths of the Docker socket; no mount may expose them. */
+  dockerSockets: string[];
+}
+
+export class UnsafeMountError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafeMountError';
+  }
+}
+
+/** Refuses mounts that would hand the sandbox the Docker socket or hide the workspace or HOME. */
+export function checkMounts(mounts: Mount[], dockerSockets: string[]): void {
+  for (const mount of mounts) {
+    const source = posix.resolve(mount.source);
+    const target = posix.resolve(mount.target);
+    for (const socket of dockerSockets) {
+      if (socket === source || socket.startsWith(source === '/' ? '/' : `${source}/`)) {
+        throw new UnsafeMountError(`mount ${mount.source} would expose the Docker socket (${socket}) inside the sandbox`);
+      }
+    }
+    for (const reserved of [WORKSPACE_PATH, AGENT_HOME]) {
+      if (target === reserved || target === '/' || reserved.startsWith(`${target}/`) || target.startsWith(`${reserved}/`)) {
+        throw new UnsafeMountError(`mount target ${mount.target} overlaps ${reserved}, which caged manages`);
+      }
+    }
+  }
+}
+
+/** dockerode options for a sandbox container: limits and hardening in one place, so inspect can be checked against them. */
+export function containerCreateOptions(
+  spec: ContainerSpec,
+  network: SandboxNetwork,
+  workspaceDir: string,
+  labels: Record<string, string>,
+  features: HostFeatures,
+): Docker.ContainerCreateOptions {
+  const memoryBytes = spec.memoryMiB * 1024 * 1024;
+  const env = { HOME: AGENT_HOME, ...spec.env };
+  if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
+  const networkName = network.mode === 'none' ? undefined : network.name;
+  return {
+    name: spec.id,
+    Hostname: spec.id,
+    Image: spec.image,
+    Entrypoint: [IDLE_COMMAND[0]!],
+    Cmd: IDLE_COMMAND.slice(1),
+    User: AGENT_USER,
+    WorkingDir: WORKSPACE_PATH,
+    Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+    Labels: labels,
+    AttachStdin: false,
+    AttachStdout: false,
+    AttachStderr: false,
+    Tty: false,
+    OpenStdin: false,
+    HostConfig: {
+      // The engine API wants integers; fractional vCPUs become nano-CPUs.
+      NanoCpus: Math.round(spec.cpus * 1e9),
+      Memory: memoryBytes,
+      MemorySwap: memoryBytes,
+      PidsLimit: spec.pidsLimit,
+      Ulimits: [{ Name: 'nofile', Soft: features.nofile, Hard: features.nofile }],
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+      Init: true,
+      Privileged: false,
+      ReadonlyRootfs: false,
+      NetworkMode: networkName ?? 'none',
+      Mounts: [
+        { Type: 'bind', Source: workspaceDir, Target: WORKSPACE_PATH, ReadOnly: false },
+        ...spec.mounts.map((mount) => ({ Type: 'bind' as const, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly })),
+      ],
+      // Writable HOME whatever the image holds; tmpfs pages count against the memory limit.
+      Tmpfs: { [AGENT_HOME]: `rw,nosuid,nodev,exec,size=${spec.memoryMiB}m,uid=${AGENT_UID},gid=${AGENT_UID},mode=0700` },
+      RestartPolicy: { Name: 'no' },
+      AutoRemove: false,
+      ...(features.storageSize && spec.diskGiB !== undefined ? { StorageOpt: { size: `${spec.diskGiB}G` } } : {}),
+    },
+    ...(networkName ? { NetworkingConfig: { EndpointsConfig: { [networkName]: {} } } } : {}),
+  };
+}

@@ -1,0 +1,232 @@
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import Docker from 'dockerode';
+import type { NetworkMode } from '../config/schema.js';
+import { workspaceChanges } from './changes.js';
+import { checkMounts, containerCreateOptions, DEFAULT_NOFILE, type HostFeatures } from './container.js';
+import { DEFAULT_LOG_CAP_BYTES } from './capped-log.js';
+import { dockerMessage, dockerStatus, ignoreGone } from './docker-errors.js';
+import { DockerEventStream } from './events.js';
+import { runExec } from './exec.js';
+import { isSandboxId } from './ids.js';
+import { requireImage } from './image.js';
+import { sandboxLabels } from './labels.js';
+import { createSandboxNetwork, removeSandboxNetwork } from './networks.js';
+import { currentOwner, ownerLiveness } from './owner.js';
+import { listManagedResources, reapReason, removeResources, type ListedResource } from './reaper.js';
+import { sampleFromStats, type DockerStats } from './stats.js';
+import { purgeWorkspace } from './workspace-purge.js';
+import { defaultWorkspaceRoot, diskUsage, prepareWorkspace } from './workspace.js';
+import {
+  type BackendEvent,
+  type BackendSandbox,
+  type Command,
+  type ContainerSpec,
+  type ExecOptions,
+  type ExecResult,
+  type ManagedResource,
+  type PreparedWorkspace,
+  type ReapReport,
+  type ResourceSample,
+  type SandboxBackend,
+  type SandboxIdentity,
+  type SandboxNetwork,
+  type WorkspaceChanges,
+  type WorkspaceSource,
+} from './types.js';
+
+export interface DockerBackendOptions {
+  /** Default: dockerode's own choice (DOCKER_HOST, else /var/run/docker.sock). */
+  docker?: Docker;
+  /** Where workspaces are cloned; default `$XDG_STATE_HOME/caged/workspaces`. */
+  workspaceRoot?: string;
+  /** Default: this process (`host:pid:start`). */
+  owner?: string;
+  /** Remove leftovers of dead controllers before returning the backend. */
+  reapOnStart?: boolean;
+  /** Size cap of each exec log file (default 10 MiB). */
+  logCapBytes?: number;
+  nofile?: number;
+  /** Errors of background work (event stream) that have no caller to throw to. */
+  onError?: (error: unknown) => void;
+}
+
+/** Storage drivers that enforce a per-container `size` (overlay2 only on xfs mounted with pquota). */
+function storageSizeSupported(info: { Driver?: string; DriverStatus?: [string, string][] }): boolean {
+  if (info.Driver === 'btrfs' || info.Driver === 'zfs') return true;
+  if (info.Driver !== 'overlay2') return false;
+  return (info.DriverStatus ?? []).some(([key, value]) => key === 'Backing Filesystem' && value === 'xfs');
+}
+
+function dockerSocketPaths(docker: Docker): string[] {
+  const candidates = ['/var/run/docker.sock', '/run/docker.sock'];
+  const socketPath = (docker.modem as { socketPath?: unknown }).socketPath;
+  if (typeof socketPath === 'string') candidates.push(socketPath);
+  const paths = new Set<string>();
+  for (const candidate of candidates) {
+    paths.add(candidate);
+    try {
+      paths.add(realpathSync(candidate));
+    } catch {
+      // Not on this host.
+    }
+  }
+  return [...paths];
+}
+
+export async function createDockerBackend(options: DockerBackendOptions = {}): Promise<DockerBackend> {
+  const docker = options.docker ?? new Docker();
+  const info = (await docker.info()) as { Driver?: string; DriverStatus?: [string, string][] };
+  const backend = new DockerBackend(docker, options, {
+    storageSize: storageSizeSupported(info),
+    nofile: options.nofile ?? DEFAULT_NOFILE,
+    dockerSockets: dockerSocketPaths(docker),
+  });
+  if (options.reapOnStart) await backend.reap();
+  return backend;
+}
+
+/** SandboxBackend over a Docker engine. Stateless per sandbox: everything is found again by name and label. */
+export class DockerBackend implements SandboxBackend {
+  readonly owner: string;
+  readonly workspaceRoot: string;
+  private readonly listeners = new Set<(event: BackendEvent) => void>();
+  private events: DockerEventStream | undefined;
+  private eventsReady: Promise<void> | undefined;
+
+  constructor(
+    readonly docker: Docker,
+    private readonly options: DockerBackendOptions,
+    private features: HostFeatures,
+  ) {
+    this.owner = options.owner ?? currentOwner();
+    this.workspaceRoot = options.workspaceRoot ?? defaultWorkspaceRoot();
+  }
+
+  workspaceDir(id: string): string {
+    if (!isSandboxId(id)) throw new Error(`not a sandbox id: ${id}`);
+    return join(this.workspaceRoot, id);
+  }
+
+  labelsFor(identity: SandboxIdentity): Record<string, string> {
+    return sandboxLabels(identity, this.owner);
+  }
+
+  createNetwork(identity: SandboxIdentity, mode: NetworkMode): Promise<SandboxNetwork> {
+    return createSandboxNetwork(this.docker, identity.id, mode, this.labelsFor(identity));
+  }
+
+  prepareWorkspace(id: string, source: WorkspaceSource): Promise<PreparedWorkspace> {
+    this.workspaceDir(id);
+    return prepareWorkspace(this.workspaceRoot, id, source);
+  }
+
+  async createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox> {
+    this.workspaceDir(spec.id);
+    checkMounts(spec.mounts, this.features.dockerSockets);
+    await requireImage(this.docker, spec.image);
+    const labels = this.labelsFor(spec);
+    let container: Docker.Container;
+    try {
+      container = await this.docker.createContainer(containerCreateOptions(spec, network, workspaceDir, labels, this.features));
+    } catch (error) {
+      // The driver looked able to limit disk but is not (overlay2 on xfs without pquota): measure instead.
+      if (!this.features.storageSize || !/storage-?opt|quota/i.test(dockerMessage(error))) throw error;
+      this.features = { ...this.features, storageSize: false };
+      container = await this.docker.createContainer(containerCreateOptions(spec, network, workspaceDir, labels, this.features));
+    }
+    try {
+      await container.start();
+    } catch (error) {
+      await ignoreGone(() => container.remove({ force: true }));
+      throw new Error(`sandbox ${spec.id} could not start: ${dockerMessage(error)}`, { cause: error });
+    }
+    return { id: spec.id, containerId: container.id, workspaceDir, network };
+  }
+
+  exec(id: string, command: Command, options?: ExecOptions): Promise<ExecResult> {
+    return runExec({ docker: this.docker, sandboxId: id, logCapBytes: this.options.logCapBytes ?? DEFAULT_LOG_CAP_BYTES }, command, options);
+  }
+
+  async sample(id: string): Promise<ResourceSample> {
+    try {
+      const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true })) as DockerStats;
+      return sampleFromStats(stats, Date.now());
+    } catch (error) {
+      if (dockerStatus(error) === 404) return { at: Date.now(), running: false, cpuNanos: 0, memoryBytes: 0 };
+      throw error;
+    }
+  }
+
+  workspaceBytes(id: string): Promise<number> {
+    return diskUsage(this.workspaceDir(id));
+  }
+
+  workspaceChanges(id: string, baseCommit: string, options?: { maxPatchBytes?: number }): Promise<WorkspaceChanges> {
+    return workspaceChanges(this.workspaceDir(id), baseCommit, options);
+  }
+
+  async kill(id: string): Promise<void> {
+    await ignoreGone(() => this.docker.getContainer(id).kill({ signal: 'SIGKILL' }));
+  }
+
+  async destroy(id: string, options: { keepWorkspace?: boolean } = {}): Promise<void> {
+    const dir = this.workspaceDir(id);
+    const container = this.docker.getContainer(id);
+    const info = await container.inspect().catch(() => undefined);
+    await ignoreGone(() => container.remove({ force: true, v: true }));
+    await removeSandboxNetwork(this.docker, id);
+    if (!options.keepWorkspace) await purgeWorkspace(this.docker, dir, info?.Config.Image, this.cleanupLabels(id));
+  }
+
+  /** Subscribes to Docker's event stream on first use; `watchEvents()` tells when it is live. */
+  onEvent(listener: (event: BackendEvent) => void): () => void {
+    this.listeners.add(listener);
+    this.watchEvents().catch((error: unknown) => this.options.onError?.(error));
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Resolves once Docker's event stream is subscribed; events from then on reach `onEvent` listeners. */
+  watchEvents(): Promise<void> {
+    if (!this.eventsReady) {
+      this.events = new DockerEventStream(
+        this.docker,
+        (event) => {
+          for (const listener of this.listeners) listener(event);
+        },
+        { ...(this.options.onError ? { onError: this.options.onError } : {}) },
+      );
+      this.eventsReady = this.events.start();
+    }
+    return this.eventsReady;
+  }
+
+  listManaged(filter?: { owner?: string; run?: string }): Promise<ManagedResource[]> {
+    return listManagedResources(this.docker, filter);
+  }
+
+  async reap(options: { all?: boolean; run?: string } = {}): Promise<ReapReport> {
+    const resources = await listManagedResources(this.docker, options.run ? { run: options.run } : {});
+    const context = { all: options.all === true, now: new Date(), liveness: (owner: string) => ownerLiveness(owner, this.owner) };
+    const doomed = resources.filter((resource) => reapReason(resource, context) !== undefined);
+    await removeResources(this.docker, doomed);
+    const images = new Map(doomed.filter((r): r is ListedResource & { image: string } => !!r.image).map((r) => [r.sandboxId, r.image]));
+    for (const sandboxId of new Set(doomed.map((resource) => resource.sandboxId))) {
+      if (!isSandboxId(sandboxId)) continue;
+      await purgeWorkspace(this.docker, this.workspaceDir(sandboxId), images.get(sandboxId), this.cleanupLabels(sandboxId));
+    }
+    return { removed: doomed, kept: resources.length - doomed.length };
+  }
+
+  async close(): Promise<void> {
+    this.events?.close();
+    this.listeners.clear();
+  }
+
+  /** The workspace clean-up container is caged's too, and short-lived. */
+  private cleanupLabels(id: string): Record<string, string> {
+    return this.labelsFor({ id, labels: {}, expiresAt: new Date(Date.now() + 10 * 60_000) });
+  }
+}

@@ -1,0 +1,74 @@
+import type Docker from 'dockerode';
+import { ignoreGone } from './docker-errors.js';
+import { managedResource } from './labels.js';
+import { removeNetwork } from './networks.js';
+import type { Liveness } from './owner.js';
+import { LABELS, type ManagedResource } from './types.js';
+
+export interface ManagedFilter {
+  owner?: string;
+  run?: string;
+}
+
+export interface ListedResource extends ManagedResource {
+  /** Containers: the image, which the workspace clean-up can run in. */
+  image?: string;
+}
+
+/** Every container, network and volume carrying dev.caged.managed=true (optionally one owner's or one run's). */
+export async function listManagedResources(docker: Docker, filter: ManagedFilter = {}): Promise<ListedResource[]> {
+  const label = [`${LABELS.managed}=true`];
+  if (filter.owner) label.push(`${LABELS.owner}=${filter.owner}`);
+  if (filter.run) label.push(`${LABELS.run}=${filter.run}`);
+  const [containers, networks, volumes] = await Promise.all([
+    docker.listContainers({ all: true, filters: { label } }),
+    docker.listNetworks({ filters: { label } }),
+    docker.listVolumes({ filters: { label } }),
+  ]);
+  const found: ListedResource[] = [];
+  for (const container of containers) {
+    const resource = managedResource('container', container.Id, container.Labels);
+    if (resource) found.push({ ...resource, image: container.Image });
+  }
+  for (const network of networks) {
+    const resource = managedResource('network', network.Id, network.Labels);
+    if (resource) found.push(resource);
+  }
+  for (const volume of volumes.Volumes ?? []) {
+    const resource = managedResource('volume', volume.Name, volume.Labels);
+    if (resource) found.push(resource);
+  }
+  return found;
+}
+
+export type ReapReason = 'all' | 'expired' | 'owner_gone';
+
+/**
+ * Why a resource should go, or undefined to keep it. `all` takes everything listed; otherwise
+ * a resource goes once it is past its expiry or its controller is gone. An owner on another
+ * host cannot be checked and is kept until it expires.
+ */
+export function reapReason(
+  resource: ManagedResource,
+  context: { all: boolean; now: Date; liveness: (owner: string) => Liveness },
+): ReapReason | undefined {
+  if (context.all) return 'all';
+  if (resource.expiresAt && resource.expiresAt.getTime() <= context.now.getTime()) return 'expired';
+  return context.liveness(resource.owner) === 'gone' ? 'owner_gone' : undefined;
+}
+
+/** Containers first: a network cannot go while a container is attached to it. */
+export async function removeResources(docker: Docker, resources: ManagedResource[]): Promise<void> {
+  const order: ManagedResource['kind'][] = ['container', 'network', 'volume'];
+  for (const kind of order) {
+    await Promise.all(
+      resources
+        .filter((resource) => resource.kind === kind)
+        .map((resource) => {
+          if (kind === 'container') return ignoreGone(() => docker.getContainer(resource.dockerId).remove({ force: true, v: true }));
+          if (kind === 'network') return removeNetwork(docker, resource.dockerId);
+          return ignoreGone(() => docker.getVolume(resource.dockerId).remove());
+        }),
+    );
+  }
+}
