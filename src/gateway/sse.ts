@@ -13,7 +13,10 @@ export interface SseEvent {
  */
 export class SseParser {
   readonly #decoder = new TextDecoder('utf-8');
-  #pending = '';
+  /** Pieces of the line still waiting for its line break (kept apart so long lines cost linear time). */
+  #partial: string[] = [];
+  /** The last chunk ended in CR: a LF opening the next one belongs to the same line break. */
+  #skipLf = false;
   #event: string | undefined;
   #data: string[] = [];
   #hasData = false;
@@ -25,38 +28,43 @@ export class SseParser {
       this.#started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
-    return this.#lines(text, false);
+    return this.#lines(text);
   }
 
   /** Flushes at end of stream; an event without its blank line is dropped, as the spec says. */
   end(): SseEvent[] {
-    const events = this.#lines(this.#decoder.decode(), true);
+    const events = this.#lines(this.#decoder.decode());
+    this.#partial = [];
     this.#event = undefined;
     this.#data = [];
     this.#hasData = false;
     return events;
   }
 
-  #lines(more: string, final: boolean): SseEvent[] {
+  #lines(text: string): SseEvent[] {
     const events: SseEvent[] = [];
-    const text = this.#pending + more;
-    // The pending tail holds no line break (bar a trailing CR): scan only the new bytes, so a long
-    // line arriving in many chunks costs linear time.
-    let scanFrom = Math.max(0, this.#pending.length - 1);
     let start = 0;
-    for (;;) {
-      let end = Math.max(start, scanFrom);
-      scanFrom = 0;
-      while (end < text.length && text[end] !== '\n' && text[end] !== '\r') end += 1;
-      if (end === text.length) break;
-      // A CR at the very end of a chunk may be the first half of CRLF: wait for the next byte.
-      if (text[end] === '\r' && end + 1 === text.length && !final) break;
-      const line = text.slice(start, end);
-      start = end + (text[end] === '\r' && text[end + 1] === '\n' ? 2 : 1);
+    if (this.#skipLf && text.length > 0) {
+      this.#skipLf = false;
+      if (text[0] === '\n') start = 1;
+    }
+    const breaks = /[\r\n]/g;
+    breaks.lastIndex = start;
+    for (let found = breaks.exec(text); found; found = breaks.exec(text)) {
+      const end = found.index;
+      const tail = text.slice(start, end);
+      const line = this.#partial.length > 0 ? this.#partial.join('') + tail : tail;
+      this.#partial = [];
+      start = end + 1;
+      if (text[end] === '\r') {
+        if (end + 1 === text.length) this.#skipLf = true;
+        else if (text[end + 1] === '\n') start += 1;
+      }
+      breaks.lastIndex = start;
       const event = this.#line(line);
       if (event) events.push(event);
     }
-    this.#pending = final ? '' : text.slice(start);
+    if (start < text.length) this.#partial.push(text.slice(start));
     return events;
   }
 
