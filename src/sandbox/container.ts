@@ -7,7 +7,8 @@ export const AGENT_USER = '1000:1000';
 export const AGENT_UID = 1000;
 export const AGENT_HOME = '/home/agent';
 export const WORKSPACE_PATH = '/workspace';
-export const DEFAULT_NOFILE = 65_536;
+/** Open files per process: ample for agents and builds, and under the hard limit dockerd itself gets on common hosts (20000 here). */
+export const DEFAULT_NOFILE = 8_192;
 /** The idle main process; work arrives through exec, so the container outlives each command. */
 export const IDLE_COMMAND = ['sleep', 'infinity'];
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { CappedLog } from './capped-log.js';
 import { AGENT_USER } from './container.js';
+import { DockerStreamDemuxer } from './demux.js';
 import { dockerMessage, dockerStatus } from './docker-errors.js';
 import { TailBuffer } from './tail.js';
 import type { Command, ExecOptions, ExecResult } from './types.js';
@@ -12,6 +12,7 @@ export const DEFAULT_TAIL_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
 const EXIT_POLL_MS = 25;
 const EXIT_PATIENCE_MS = 2_000;
+const STOP_PATIENCE_MS = 1_000;
 
 export class SandboxNotRunningError extends Error {
   constructor(readonly sandboxId: string, detail: string) {
@@ -35,7 +36,11 @@ function wrapped(argv: string[], pidFile: string): string[] {
   return ['sh', '-c', '{ echo $$ > "$0"; } 2>/dev/null; exec "$@"', pidFile, ...argv];
 }
 
-const KILL_SCRIPT = 'p=$(cat "$0" 2>/dev/null) && kill -s KILL -- "-$p" "$p" 2>/dev/null; rm -f "$0"';
+/** Builtins only: under a fork bomb at the pids limit there is no process to spare for cat or rm. */
+const KILL_SCRIPT = 'read p < "$0" || exit 3; kill -s KILL -- "-$p" "$p" 2>/dev/null; exit 0';
+const NO_PID_FILE = 3;
+const KILL_ATTEMPTS = 5;
+const KILL_RETRY_MS = 100;
 
 export interface ExecContext {
   docker: Docker;
@@ -94,14 +99,10 @@ export async function runExec(context: ExecContext, command: Command, options: E
       });
     }
   };
-  const sink = (tail: TailBuffer, callback: ((chunk: Buffer) => void) | undefined) =>
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        deliver(chunk, tail, callback);
-        done();
-      },
-    });
-  context.docker.modem.demuxStream(stream, sink(stdoutTail, options.onStdout), sink(stderrTail, options.onStderr));
+  const demuxer = new DockerStreamDemuxer((kind, payload) =>
+    kind === 'stdout' ? deliver(payload, stdoutTail, options.onStdout) : deliver(payload, stderrTail, options.onStderr),
+  );
+  stream.on('data', (chunk: Buffer) => demuxer.push(chunk));
 
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);
@@ -125,11 +126,15 @@ export async function runExec(context: ExecContext, command: Command, options: E
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
+  let streamEnded = false;
+  void ended.then(() => {
+    streamEnded = true;
+  });
   try {
     await Promise.race([ended, stopped]);
     if (timedOut || cancelled) {
-      await killExec(container, user, pidFile);
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, KILL_GRACE_MS).unref());
+      const killed = await killExec(container, user, pidFile);
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, killed ? KILL_GRACE_MS : 0).unref());
       await Promise.race([ended, grace]);
       stream.destroy();
     }
@@ -139,29 +144,42 @@ export async function runExec(context: ExecContext, command: Command, options: E
     await log?.close();
   }
 
-  const exitCode = await exitCodeOf(exec);
-  const aborted = !(await isRunning(container));
+  // A command that outlived its kill has no exit code to wait for.
+  const exitCode = await exitCodeOf(exec, streamEnded ? EXIT_PATIENCE_MS : 0);
+  // Killed by a signal we did not send: maybe the whole sandbox is going down, which Docker
+  // records a moment after the command's own end.
+  const bySignal = exitCode === null || exitCode > 128;
+  const aborted = await containerStopped(container, bySignal && !timedOut && !cancelled ? STOP_PATIENCE_MS : 0);
   return result({ exitCode, timedOut, cancelled, aborted });
 }
 
-async function killExec(container: Docker.Container, user: string, pidFile: string): Promise<void> {
-  try {
-    const killer = await container.exec({ Cmd: ['sh', '-c', KILL_SCRIPT, pidFile], User: user, AttachStdout: true, AttachStderr: true });
-    const output = (await killer.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream;
-    output.resume();
-    await new Promise<void>((resolve) => {
-      output.once('end', resolve);
-      output.once('close', resolve);
-      output.once('error', () => resolve());
-    });
-  } catch {
-    // The container is gone or stopped: so is the command.
+/** True once the kill ran; false when it could not (container gone, or no pid left to run it in). */
+async function killExec(container: Docker.Container, user: string, pidFile: string): Promise<boolean> {
+  for (let attempt = 1; attempt <= KILL_ATTEMPTS; attempt += 1) {
+    try {
+      const killer = await container.exec({ Cmd: ['sh', '-c', KILL_SCRIPT, pidFile], User: user, AttachStdout: true, AttachStderr: true });
+      const output = (await killer.start({ hijack: true, stdin: false })) as NodeJS.ReadableStream;
+      output.resume();
+      await new Promise<void>((resolve) => {
+        output.once('end', resolve);
+        output.once('close', resolve);
+        output.once('error', () => resolve());
+      });
+      const code = await exitCodeOf(killer, EXIT_PATIENCE_MS);
+      if (code === 0) return true;
+      if (code === NO_PID_FILE) return false;
+    } catch (error) {
+      const status = dockerStatus(error);
+      if (status === 404 || status === 409) return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, KILL_RETRY_MS));
   }
+  return false;
 }
 
 /** The stream can close a moment before Docker records the exit code. */
-async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
-  const deadline = Date.now() + EXIT_PATIENCE_MS;
+async function exitCodeOf(exec: Docker.Exec, patienceMs: number): Promise<number | null> {
+  const deadline = Date.now() + patienceMs;
   for (;;) {
     let info: Docker.ExecInspectInfo;
     try {
@@ -170,15 +188,20 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number | null> {
       return null;
     }
     if (!info.Running) return info.ExitCode ?? null;
-    if (Date.now() > deadline) return null;
+    if (Date.now() >= deadline) return null;
     await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
   }
 }
 
-async function isRunning(container: Docker.Container): Promise<boolean> {
-  try {
-    return (await container.inspect()).State.Running;
-  } catch {
-    return false;
+async function containerStopped(container: Docker.Container, patienceMs: number): Promise<boolean> {
+  const deadline = Date.now() + patienceMs;
+  for (;;) {
+    try {
+      if (!(await container.inspect()).State.Running) return true;
+    } catch {
+      return true;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
   }
 }

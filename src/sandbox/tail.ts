@@ -1,34 +1,30 @@
-/** The last `capacity` bytes of a stream, decoded as UTF-8 without a broken first character. */
+/**
+ * The last `capacity` bytes of a stream, decoded as UTF-8 without a broken first character.
+ * A fixed ring: pushing allocates nothing and keeps no reference to the caller's buffers.
+ */
 export class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
+  private ring: Buffer | undefined;
+  /** Where the next byte goes. */
+  private end = 0;
+  private filled = 0;
   private dropped = false;
 
   constructor(private readonly capacity: number) {}
 
   push(chunk: Buffer): void {
     if (this.capacity <= 0 || chunk.length === 0) return;
-    if (chunk.length >= this.capacity) {
-      this.chunks = [Buffer.from(chunk.subarray(chunk.length - this.capacity))];
-      this.dropped ||= chunk.length > this.capacity || this.size > 0;
-      this.size = this.capacity;
-      return;
-    }
-    // Copy: the producer may reuse its buffer, and a slice would pin the whole of it.
-    this.chunks.push(Buffer.from(chunk));
-    this.size += chunk.length;
-    while (this.size > this.capacity) {
-      const first = this.chunks[0]!;
-      const excess = this.size - this.capacity;
+    this.ring ??= Buffer.alloc(this.capacity);
+    let source = chunk;
+    if (source.length > this.capacity) {
       this.dropped = true;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.size -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.size -= excess;
-      }
+      source = source.subarray(source.length - this.capacity);
     }
+    if (this.filled + source.length > this.capacity) this.dropped = true;
+    const first = Math.min(source.length, this.capacity - this.end);
+    source.copy(this.ring, this.end, 0, first);
+    source.copy(this.ring, 0, first);
+    this.end = (this.end + source.length) % this.capacity;
+    this.filled = Math.min(this.capacity, this.filled + source.length);
   }
 
   /** Bytes were dropped from the front. */
@@ -37,12 +33,17 @@ export class TailBuffer {
   }
 
   toString(): string {
-    let bytes = Buffer.concat(this.chunks);
+    if (!this.ring || this.filled === 0) return '';
+    const start = (this.end - this.filled + this.capacity) % this.capacity;
+    let bytes =
+      start + this.filled <= this.capacity
+        ? this.ring.subarray(start, start + this.filled)
+        : Buffer.concat([this.ring.subarray(start), this.ring.subarray(0, this.end)]);
     if (this.dropped) {
       // Skip UTF-8 continuation bytes left over from a character cut at the front.
-      let start = 0;
-      while (start < bytes.length && start < 3 && (bytes[start]! & 0xc0) === 0x80) start += 1;
-      bytes = bytes.subarray(start);
+      let skip = 0;
+      while (skip < bytes.length && skip < 3 && (bytes[skip]! & 0xc0) === 0x80) skip += 1;
+      bytes = bytes.subarray(skip);
     }
     return bytes.toString('utf8');
   }
