@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type Docker from 'dockerode';
-import type { ContainerSpec, Mount, SandboxNetwork } from './types.js';
+import type { ContainerSpec, Mount } from './types.js';
 
 /** The agent user: uid/gid 1000 in every template (`agent`), numeric so any image works. */
 export const AGENT_USER = '1000:1000';
@@ -18,6 +18,8 @@ export interface HostFeatures {
   nofile: number;
   /** Host paths of the Docker socket; no mount may expose them. */
   dockerSockets: string[];
+  /** The engine routes internal networks to the host's other addresses (Docker < 25): use a netns holder. */
+  internalRouteOut: boolean;
 }
 
 export class UnsafeMountError extends Error {
@@ -45,21 +47,25 @@ export function checkMounts(mounts: Mount[], dockerSockets: string[]): void {
   }
 }
 
+/** How the container meets its network: none, attached to it, or inside a holder's namespace (see netns-holder.ts). */
+export type NetworkAttachment = { kind: 'none' } | { kind: 'network'; name: string } | { kind: 'namespace'; holderId: string };
+
 /** dockerode options for a sandbox container: limits and hardening in one place, so inspect can be checked against them. */
 export function containerCreateOptions(
   spec: ContainerSpec,
-  network: SandboxNetwork,
+  attachment: NetworkAttachment,
   workspaceDir: string,
   labels: Record<string, string>,
   features: HostFeatures,
 ): Docker.ContainerCreateOptions {
   const memoryBytes = spec.memoryMiB * 1024 * 1024;
   const env = { HOME: AGENT_HOME, ...spec.env };
-  if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
-  const networkName = network.mode === 'none' ? undefined : network.name;
+  const networkMode =
+    attachment.kind === 'none' ? 'none' : attachment.kind === 'network' ? attachment.name : `container:${attachment.holderId}`;
   return {
     name: spec.id,
-    Hostname: spec.id,
+    // A container in another's network namespace takes that one's hostname.
+    ...(attachment.kind === 'namespace' ? {} : { Hostname: spec.id }),
     Image: spec.image,
     Entrypoint: [IDLE_COMMAND[0]!],
     Cmd: IDLE_COMMAND.slice(1),
@@ -84,7 +90,7 @@ export function containerCreateOptions(
       Init: true,
       Privileged: false,
       ReadonlyRootfs: false,
-      NetworkMode: networkName ?? 'none',
+      NetworkMode: networkMode,
       Mounts: [
         { Type: 'bind', Source: workspaceDir, Target: WORKSPACE_PATH, ReadOnly: false },
         ...spec.mounts.map((mount) => ({ Type: 'bind' as const, Source: mount.source, Target: mount.target, ReadOnly: mount.readOnly })),
@@ -95,6 +101,6 @@ export function containerCreateOptions(
       AutoRemove: false,
       ...(features.storageSize && spec.diskGiB !== undefined ? { StorageOpt: { size: `${spec.diskGiB}G` } } : {}),
     },
-    ...(networkName ? { NetworkingConfig: { EndpointsConfig: { [networkName]: {} } } } : {}),
+    ...(attachment.kind === 'network' ? { NetworkingConfig: { EndpointsConfig: { [attachment.name]: {} } } } : {}),
   };
 }

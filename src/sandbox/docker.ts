@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Docker from 'dockerode';
 import type { NetworkMode } from '../config/schema.js';
 import { workspaceChanges } from './changes.js';
-import { checkMounts, containerCreateOptions, DEFAULT_NOFILE, type HostFeatures } from './container.js';
+import { checkMounts, containerCreateOptions, DEFAULT_NOFILE, type HostFeatures, type NetworkAttachment } from './container.js';
 import { DEFAULT_LOG_CAP_BYTES } from './capped-log.js';
 import { dockerMessage, dockerStatus, ignoreGone } from './docker-errors.js';
 import { DockerEventStream } from './events.js';
@@ -11,6 +11,7 @@ import { runExec } from './exec.js';
 import { isSandboxId } from './ids.js';
 import { requireImage } from './image.js';
 import { sandboxLabels } from './labels.js';
+import { hasDefaultRoute, holderName, internalNetworksRouteOut, readRoutes, startNetnsHolder } from './netns-holder.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './networks.js';
 import { currentOwner, ownerLiveness } from './owner.js';
 import { listManagedResources, reapReason, removeResources, type ListedResource } from './reaper.js';
@@ -18,6 +19,7 @@ import { sampleFromStats, type DockerStats } from './stats.js';
 import { purgeWorkspace } from './workspace-purge.js';
 import { defaultWorkspaceRoot, diskUsage, prepareWorkspace } from './workspace.js';
 import {
+  LABELS,
   type BackendEvent,
   type BackendSandbox,
   type Command,
@@ -76,11 +78,15 @@ function dockerSocketPaths(docker: Docker): string[] {
 
 export async function createDockerBackend(options: DockerBackendOptions = {}): Promise<DockerBackend> {
   const docker = options.docker ?? new Docker();
-  const info = (await docker.info()) as { Driver?: string; DriverStatus?: [string, string][] };
+  const [info, version] = await Promise.all([
+    docker.info() as Promise<{ Driver?: string; DriverStatus?: [string, string][] }>,
+    docker.version(),
+  ]);
   const backend = new DockerBackend(docker, options, {
     storageSize: storageSizeSupported(info),
     nofile: options.nofile ?? DEFAULT_NOFILE,
     dockerSockets: dockerSocketPaths(docker),
+    internalRouteOut: internalNetworksRouteOut(version.ApiVersion),
   });
   if (options.reapOnStart) await backend.reap();
   return backend;
@@ -124,24 +130,47 @@ export class DockerBackend implements SandboxBackend {
   async createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox> {
     this.workspaceDir(spec.id);
     checkMounts(spec.mounts, this.features.dockerSockets);
+    if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
     await requireImage(this.docker, spec.image);
     const labels = this.labelsFor(spec);
-    let container: Docker.Container;
+    const internal = network.mode === 'gateway' || network.mode === 'allowlist';
+    const holderId = internal && this.features.internalRouteOut ? await startNetnsHolder(this.docker, spec.id, spec.image, network, labels) : undefined;
+    const attachment: NetworkAttachment =
+      network.mode === 'none' ? { kind: 'none' } : holderId ? { kind: 'namespace', holderId } : { kind: 'network', name: network.name! };
+    let container: Docker.Container | undefined;
     try {
-      container = await this.docker.createContainer(containerCreateOptions(spec, network, workspaceDir, labels, this.features));
+      container = await this.createWithStorageFallback(spec, attachment, workspaceDir, labels);
+      try {
+        await container.start();
+      } catch (error) {
+        throw new Error(`sandbox ${spec.id} could not start: ${dockerMessage(error)}`, { cause: error });
+      }
+      // Fail closed: whatever the engine, an internal sandbox must have no route off its subnet.
+      if (internal && hasDefaultRoute(await readRoutes(container))) {
+        throw new Error(`sandbox ${spec.id}: its internal network still has a default route; refusing to run it`);
+      }
+    } catch (error) {
+      if (container) await ignoreGone(() => container!.remove({ force: true }));
+      if (holderId) await ignoreGone(() => this.docker.getContainer(holderId).remove({ force: true }));
+      throw error;
+    }
+    return { id: spec.id, containerId: container.id, workspaceDir, network };
+  }
+
+  private async createWithStorageFallback(
+    spec: ContainerSpec,
+    attachment: NetworkAttachment,
+    workspaceDir: string,
+    labels: Record<string, string>,
+  ): Promise<Docker.Container> {
+    try {
+      return await this.docker.createContainer(containerCreateOptions(spec, attachment, workspaceDir, labels, this.features));
     } catch (error) {
       // The driver looked able to limit disk but is not (overlay2 on xfs without pquota): measure instead.
       if (!this.features.storageSize || !/storage-?opt|quota/i.test(dockerMessage(error))) throw error;
       this.features = { ...this.features, storageSize: false };
-      container = await this.docker.createContainer(containerCreateOptions(spec, network, workspaceDir, labels, this.features));
+      return this.docker.createContainer(containerCreateOptions(spec, attachment, workspaceDir, labels, this.features));
     }
-    try {
-      await container.start();
-    } catch (error) {
-      await ignoreGone(() => container.remove({ force: true }));
-      throw new Error(`sandbox ${spec.id} could not start: ${dockerMessage(error)}`, { cause: error });
-    }
-    return { id: spec.id, containerId: container.id, workspaceDir, network };
   }
 
   exec(id: string, command: Command, options?: ExecOptions): Promise<ExecResult> {
@@ -175,6 +204,7 @@ export class DockerBackend implements SandboxBackend {
     const container = this.docker.getContainer(id);
     const info = await container.inspect().catch(() => undefined);
     await ignoreGone(() => container.remove({ force: true, v: true }));
+    await ignoreGone(() => this.docker.getContainer(holderName(id)).remove({ force: true }));
     await removeSandboxNetwork(this.docker, id);
     if (!options.keepWorkspace) await purgeWorkspace(this.docker, dir, info?.Config.Image, this.cleanupLabels(id));
   }
@@ -227,6 +257,6 @@ export class DockerBackend implements SandboxBackend {
 
   /** The workspace clean-up container is caged's too, and short-lived. */
   private cleanupLabels(id: string): Record<string, string> {
-    return this.labelsFor({ id, labels: {}, expiresAt: new Date(Date.now() + 10 * 60_000) });
+    return { ...this.labelsFor({ id, labels: {}, expiresAt: new Date(Date.now() + 10 * 60_000) }), [LABELS.role]: 'cleanup' };
   }
 }

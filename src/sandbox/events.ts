@@ -45,7 +45,8 @@ export function parseDockerEvent(value: unknown): ParsedEvent | undefined {
   const attributes = message.Actor?.Attributes ?? {};
   const id = attributes[LABELS.id];
   const containerId = message.Actor?.ID;
-  if (attributes[LABELS.managed] !== 'true' || !id || !containerId) return undefined;
+  // Helper containers (network holder, clean-up) carry a role; only the sandbox's own end matters.
+  if (attributes[LABELS.managed] !== 'true' || attributes[LABELS.role] || !id || !containerId) return undefined;
   if (message.Action === 'oom') return { type: 'oom', id, containerId };
   if (message.Action === 'die') {
     const exitCode = Number(attributes.exitCode);

@@ -15,6 +15,8 @@ export const LABELS = {
   run: 'dev.caged.run',
   tenant: 'dev.caged.tenant',
   template: 'dev.caged.template',
+  /** Set on caged's helper containers (network holder, clean-up); absent on the sandbox itself. */
+  role: 'dev.caged.role',
 } as const;
 
 export const SANDBOX_ID_PATTERN = /^cage-[0-9a-f]{8}$/;
