@@ -12,7 +12,7 @@ import { BYTES_PER_TOKEN, estimatedUsage, planReservation, reserveWithKnownInput
 import { openaiChatCompletions, openaiResponses } from './openai.js';
 import { refusal, type Provider, type Refusal } from './refusal.js';
 import type { JsonObject, MeteredCall, Route } from './route.js';
-import { formatSse, SseParser } from './sse.js';
+import { SseFramer, SseParser } from './sse.js';
 import type { StreamMeter } from './usage.js';
 
 export interface UsageEvent {
@@ -361,38 +361,55 @@ export class Gateway extends EventEmitter<{
       await this.#forwardJson(ctx, upstream.body);
       return;
     }
+    // The head goes out at once: time to first byte is the upstream's.
+    res.flushHeaders();
 
     const meter = call.meter();
+    const framer = new SseFramer();
     const parser = new SseParser();
-    const hides = call.hides;
     let received = false;
     let broken = false;
     let cut: string | undefined;
     let inputKnown = false;
+    /** Meters one whole event; false when the budget cannot pay for what it brings. */
+    const admitEvent = (block: Buffer): { forward: boolean; withinBudget: boolean } => {
+      const events = parser.push(block);
+      for (const event of events) meter.push(event);
+      const forward = !events.some((event) => call.hides?.(event));
+      if (meter.terminal) return { forward, withinBudget: true };
+      if (meter.reported && !inputKnown) {
+        // The real input is known (Anthropic reports it up front): hold exactly that plus the output allowance.
+        inputKnown = true;
+        holder.resizeTo(reserveWithKnownInput(ctx.price, ctx.plan, meter.reported));
+      }
+      const spent = runningCost(ctx.price, ctx.plan, meter.reported, meter.countedOutput);
+      const withinBudget = spent <= holder.amount || holder.growTo(spent + costOf(ctx.price, { ...ZERO_USAGE, output: GROWTH_TOKENS }));
+      return { forward, withinBudget };
+    };
     try {
       for await (const chunk of upstream.body) {
         received = true;
-        const bytes = chunk as Buffer;
-        const events = parser.push(bytes);
-        for (const event of events) meter.push(event);
-        // Bytes pass through as they come; only a call that hides events is re-framed event by event.
-        await write(res, hides ? events.filter((event) => !hides(event)).map(formatSse).join('') : bytes);
-        if (meter.terminal) continue;
-        if (meter.reported && !inputKnown) {
-          // The real input is known (Anthropic reports it up front): hold exactly that plus the output allowance.
-          inputKnown = true;
-          holder.resizeTo(reserveWithKnownInput(ctx.price, ctx.plan, meter.reported));
+        const out: Buffer[] = [];
+        for (const block of framer.push(chunk as Buffer)) {
+          const { forward, withinBudget } = admitEvent(block);
+          if (forward) out.push(block);
+          if (!withinBudget) {
+            cut = this.#budgetMessage(ctx.sandboxId);
+            break;
+          }
         }
-        const spent = runningCost(ctx.price, ctx.plan, meter.reported, meter.countedOutput);
-        if (spent > holder.amount && !holder.growTo(spent + costOf(ctx.price, { ...ZERO_USAGE, output: GROWTH_TOKENS }))) {
-          cut = this.#budgetMessage(ctx.sandboxId);
+        await write(res, Buffer.concat(out));
+        if (cut !== undefined) {
           abort.abort();
           break;
         }
       }
-      const rest = parser.end();
-      for (const event of rest) meter.push(event);
-      if (hides) await write(res, rest.filter((event) => !hides(event)).map(formatSse).join(''));
+      if (cut === undefined) {
+        const rest = framer.rest();
+        const events = [...parser.push(rest), ...parser.end()];
+        for (const event of events) meter.push(event);
+        if (!events.some((event) => call.hides?.(event))) await write(res, rest);
+      }
     } catch {
       broken = cut === undefined;
     }

@@ -103,3 +103,55 @@ export function formatSse(event: SseEvent): string {
     .map((line) => `data: ${line}\n`)
     .join('')}\n`;
 }
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits an SSE byte stream into whole events: the raw bytes up to and including each blank line,
+ * whatever the chunking. Forwarding whole events verbatim keeps the provider's bytes while letting
+ * the gateway drop an event, or end the stream cleanly between two events.
+ */
+export class SseFramer {
+  #pending: Buffer[] = [];
+  #lineLength = 0;
+  #afterCr = false;
+
+  push(chunk: Buffer): Buffer[] {
+    const blocks: Buffer[] = [];
+    let start = 0;
+    for (let index = 0; index < chunk.length; index += 1) {
+      const byte = chunk[index];
+      if (this.#afterCr) {
+        this.#afterCr = false;
+        if (byte === LF) continue;
+      }
+      if (byte !== CR && byte !== LF) {
+        this.#lineLength += 1;
+        continue;
+      }
+      this.#afterCr = byte === CR;
+      const blank = this.#lineLength === 0;
+      this.#lineLength = 0;
+      if (!blank) continue;
+      // A CRLF blank line ends after its LF (when that LF is in this chunk; else it opens the next block).
+      if (byte === CR && chunk[index + 1] === LF) {
+        index += 1;
+        this.#afterCr = false;
+      }
+      this.#pending.push(chunk.subarray(start, index + 1));
+      blocks.push(Buffer.concat(this.#pending));
+      this.#pending = [];
+      start = index + 1;
+    }
+    if (start < chunk.length) this.#pending.push(chunk.subarray(start));
+    return blocks;
+  }
+
+  /** The bytes after the last complete event (an event the stream never finished). */
+  rest(): Buffer {
+    const rest = Buffer.concat(this.#pending);
+    this.#pending = [];
+    return rest;
+  }
+}

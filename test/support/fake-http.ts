@@ -125,6 +125,9 @@ export async function sendSse(res: ServerResponse, frames: SseFrame[], shape: St
     if (shape.delayMs) await sleep(shape.delayMs);
   }
   if (fault?.kind === 'cut') {
+    // Let what was written reach the client, then drop the connection without ending the response.
+    await new Promise<void>((resolve) => res.write('', () => resolve()));
+    await sleep(20);
     res.socket?.destroy();
     return;
   }

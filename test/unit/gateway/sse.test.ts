@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatSse, SseParser, type SseEvent } from '../../../src/gateway/sse.js';
+import { formatSse, SseFramer, SseParser, type SseEvent } from '../../../src/gateway/sse.js';
 
 function parseChunks(chunks: Array<string | Uint8Array>): SseEvent[] {
   const parser = new SseParser();
@@ -64,5 +64,34 @@ describe('SseParser', () => {
 
   it('formatSse round-trips', () => {
     expect(parseChunks(EXPECTED.map(formatSse))).toEqual(EXPECTED);
+  });
+});
+
+describe('SseFramer', () => {
+  function frames(chunks: Buffer[]): { blocks: string[]; rest: string } {
+    const framer = new SseFramer();
+    const blocks = chunks.flatMap((chunk) => framer.push(chunk)).map((block) => block.toString('utf8'));
+    return { blocks, rest: framer.rest().toString('utf8') };
+  }
+
+  it('cuts the byte stream into whole events at every split point, keeping the bytes verbatim', () => {
+    for (const ending of ['\n', '\r\n', '\r']) {
+      const text = STREAM.replaceAll('\n', ending);
+      const bytes = Buffer.from(`${text}data: unfinished`);
+      const expected = frames([bytes]);
+      expect(expected.blocks.join('') + expected.rest).toBe(bytes.toString('utf8'));
+      expect(expected.rest).toBe('data: unfinished');
+      for (let cut = 0; cut <= bytes.length; cut += 1) {
+        const split = frames([bytes.subarray(0, cut), bytes.subarray(cut)]);
+        expect(split.blocks.join('') + split.rest).toBe(bytes.toString('utf8'));
+        // The same events come out of the blocks whatever the split (a CRLF may straddle two blocks).
+        expect(parseChunks(split.blocks.map((block) => Buffer.from(block)))).toEqual(EXPECTED);
+      }
+    }
+  });
+
+  it('gives one block per event, comments riding with the event after them', () => {
+    const { blocks } = frames([Buffer.from(STREAM)]);
+    expect(blocks).toEqual(['event: message_start\ndata: {"a":"ü✓"}\n\n', ': comment\nevent: ping\ndata: {"type": "ping"}\n\n', 'data: line one\ndata: line two\n\n', 'data: [DONE]\n\n']);
   });
 });
