@@ -5,7 +5,6 @@ import { startFakeAnthropic, type AnthropicTurn, type FakeAnthropic } from '../.
 import { anthropicHeaders, bearer, json, post, REAL_ANTHROPIC_KEY, startHarness, type Harness } from './harness.js';
 
 const prices = createPriceBook();
-const sonnet = prices.lookup('claude-sonnet-4-5')!;
 
 let fake: FakeAnthropic;
 let harness: Harness;
