@@ -72,33 +72,19 @@ export function planReservation(
 }
 
 /**
- * How far output counted from the deltas may run past the limit sent upstream before it is believed.
- * The count over-counts (bytes / 3) while the provider enforces the limit, so an honest answer near
- * its limit must not look like an overrun; an upstream that ignores the limit soon passes this margin.
- */
-export const COUNT_MARGIN = 1.5;
-
-/** Output tokens so far: counted from deltas, but within the margin taken to be at most the limit. */
-export function believedOutput(plan: ReservationPlan, countedOutput: number): number {
-  return countedOutput <= plan.outputTokens * COUNT_MARGIN ? Math.min(countedOutput, plan.outputTokens) : countedOutput;
-}
-
-/**
  * What the call has cost so far by the best knowledge at hand: the provider's reported usage where
  * it has reported it (Anthropic reports input at the start), the plan's input estimate where not,
  * and output as the larger of reported and counted-from-deltas tokens.
  */
 export function runningCost(price: ModelPrice, plan: ReservationPlan, reported: TokenUsage | undefined, countedOutput: number): Micros {
-  const output = believedOutput(plan, countedOutput);
-  if (reported) return costOf(price, { ...reported, output: Math.max(reported.output, output) });
-  return plan.inputCost + outputCost(tierFor(price, plan.inputTokens), output);
+  if (reported) return costOf(price, { ...reported, output: Math.max(reported.output, countedOutput) });
+  return plan.inputCost + outputCost(tierFor(price, plan.inputTokens), countedOutput);
 }
 
 /** The usage to record when the provider never reported it: the plan's estimate plus counted output. */
 export function estimatedUsage(plan: ReservationPlan, reported: TokenUsage | undefined, countedOutput: number): TokenUsage {
-  const output = believedOutput(plan, countedOutput);
-  if (reported) return { ...reported, output: Math.max(reported.output, output) };
-  return { input: plan.inputTokens, output, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
+  if (reported) return { ...reported, output: Math.max(reported.output, countedOutput) };
+  return { input: plan.inputTokens, output: countedOutput, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 };
 }
 
 /** The hold a call needs once its input cost is known exactly: that plus its whole output allowance. */

@@ -72,12 +72,6 @@ describe('running cost of a call in flight', () => {
     expect(reserveWithKnownInput(opus, plan, reported)).toBe(50 + 4000 + 100_000);
   });
 
-  it('takes counted output up to 1.5x the limit as within the limit (the count over-counts), beyond it as counted', () => {
-    expect(runningCost(opus, plan, undefined, 6000)).toBe(100_000 + 100_000);
-    expect(runningCost(opus, plan, undefined, 6001)).toBe(100_000 + 150_025);
-    expect(estimatedUsage(plan, undefined, 5000).output).toBe(4000);
-  });
-
   it('records an estimate with the larger of reported and counted output', () => {
     expect(estimatedUsage(plan, undefined, 77)).toEqual({ input: 10_000, output: 77, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 });
     expect(estimatedUsage(plan, { input: 1, output: 90, cacheWrite5m: 2, cacheWrite1h: 3, cacheRead: 4 }, 77)).toEqual({ input: 1, output: 90, cacheWrite5m: 2, cacheWrite1h: 3, cacheRead: 4 });
