@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, startSandbox, TEST_IMAGE, type Harness } from '../../support/sandbox-harness.js';
+import { createDockerBackend } from '../../../src/sandbox/docker.js';
+
+const repoRoot = join(import.meta.dirname, '..', '..', '..');
+let harness: Harness;
+beforeAll(async () => {
+  harness = await createHarness();
+});
+afterAll(async () => {
+  await harness?.cleanup();
+});
+
+/** The fixture runs the built code: stale lib/ would test something else than src/. */
+function requireFreshBuild(): void {
+  const built = join(repoRoot, 'lib', 'sandbox', 'docker.js');
+  if (!existsSync(built)) throw new Error('lib/sandbox/docker.js is missing: run `npm run build` first');
+  const sources = join(repoRoot, 'src', 'sandbox');
+  const newest = Math.max(...readdirSync(sources).map((name) => statSync(join(sources, name)).mtimeMs));
+  if (statSync(built).mtimeMs < newest) throw new Error('lib/ is older than src/sandbox: run `npm run build` first');
+}
+
+async function managedIds(): Promise<string[]> {
+  const resources = await harness.backend.listManaged({ run: harness.run });
+  return [...new Set(resources.map((resource) => resource.sandboxId))].sort();
+}
+
+describe('reaper', () => {
+  it('removes everything a SIGKILLed controller left behind', async () => {
+    requireFreshBuild();
+    const workspaceRoot = join(harness.root, 'controller-workspaces');
+    const child = spawn(process.execPath, [join(repoRoot, 'test', 'support', 'sandbox-controller.mjs'), workspaceRoot, harness.run, TEST_IMAGE], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code) => reject(new Error(`controller exited early (${code})`)));
+    });
+    const { ids, owner } = JSON.parse(line) as { ids: string[]; owner: string };
+    expect(owner).toBe(`${owner.split(':')[0]}:${child.pid}:${owner.split(':')[2]}`);
+    const left = await harness.backend.listManaged({ run: harness.run });
+    expect([...new Set(left.map((resource) => resource.sandboxId))].sort()).toEqual([...ids].sort());
+    expect(left.filter((resource) => resource.kind === 'network')).toHaveLength(1);
+    expect(left.every((resource) => resource.owner === owner)).toBe(true);
+    for (const id of ids) expect(existsSync(join(workspaceRoot, id))).toBe(true);
+
+    // While the controller lives, its sandboxes are not leftovers.
+    const early = await harness.backend.reap({ run: harness.run });
+    expect(early.removed).toEqual([]);
+
+    child.kill('SIGKILL');
+    await exited;
+
+    const next = await createDockerBackend({ workspaceRoot, reapOnStart: true });
+    await next.close();
+    expect(await managedIds()).toEqual([]);
+    for (const id of ids) {
+      expect(existsSync(join(workspaceRoot, id))).toBe(false);
+      await expect(harness.backend.docker.getNetwork(`${id}-net`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    }
+  });
+
+  it('removes sandboxes past their expiry, keeps live ones, and takes everything with all', async () => {
+    const expired = await startSandbox(harness, { expiresAt: new Date(Date.now() - 1_000) }, 'gateway');
+    const live = await startSandbox(harness);
+    const report = await harness.backend.reap({ run: harness.run });
+    expect([...new Set(report.removed.map((resource) => resource.sandboxId))]).toEqual([expired.spec.id]);
+    expect(report.kept).toBeGreaterThan(0);
+    expect(existsSync(expired.workspace.dir)).toBe(false);
+    expect(await managedIds()).toEqual([live.spec.id]);
+
+    const all = await harness.backend.reap({ all: true, run: harness.run });
+    expect(all.removed.map((resource) => resource.sandboxId)).toEqual([live.spec.id]);
+    expect(await managedIds()).toEqual([]);
+  });
+
+  it('keeps what another host owns until it expires', async () => {
+    const foreign = await createDockerBackend({ workspaceRoot: join(harness.root, 'foreign'), owner: 'elsewhere.example:4242:123456' });
+    const spec = harness.spec();
+    const workspace = await foreign.prepareWorkspace(spec.id, {});
+    await foreign.createContainer(spec, { mode: 'none' }, workspace.dir);
+    const report = await harness.backend.reap({ run: harness.run });
+    expect(report.removed).toEqual([]);
+    expect(await managedIds()).toEqual([spec.id]);
+    await foreign.destroy(spec.id);
+    expect(await managedIds()).toEqual([]);
+  });
+});
