@@ -22,6 +22,21 @@ export const DEFAULT_OUTPUT_CAP = 128_000;
 
 const PER_MILLION = 1_000_000;
 
+/** The documented overshoot a sandbox's spend may reach past its budget: max($0.01, 1 % of the budget). */
+export function toleranceFor(budget: Micros): Micros {
+  return Math.max(10_000, ceilDiv(budget, 100));
+}
+
+/**
+ * How far a call already in flight may grow its hold past the budget when its real input turns out
+ * larger than estimated: half the tolerance (the other half covers the event that crosses the line
+ * before the cut). New calls are admitted only within the budget; cutting a call that is nearly
+ * paid for would waste it.
+ */
+export function overdraftFor(budget: Micros): Micros {
+  return Math.floor(toleranceFor(budget) / 2);
+}
+
 export function estimateTokens(bytes: number): number {
   return ceilDiv(bytes, BYTES_PER_TOKEN);
 }

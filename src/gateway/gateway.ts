@@ -8,7 +8,7 @@ import { formatUsd, type Micros } from '../money.js';
 import { costOf, createPriceBook, type PriceBook } from '../pricing/price.js';
 import { ZERO_USAGE, type ModelPrice, type TokenUsage } from '../pricing/types.js';
 import { anthropicCountTokens, anthropicMessages } from './anthropic.js';
-import { BYTES_PER_TOKEN, estimatedUsage, planReservation, reserveWithKnownInput, runningCost, type ReservationPlan } from './estimate.js';
+import { BYTES_PER_TOKEN, estimatedUsage, overdraftFor, planReservation, reserveWithKnownInput, runningCost, type ReservationPlan } from './estimate.js';
 import { openaiChatCompletions, openaiResponses } from './openai.js';
 import { refusal, type Provider, type Refusal } from './refusal.js';
 import type { JsonObject, MeteredCall, Route } from './route.js';
@@ -383,7 +383,7 @@ export class Gateway extends EventEmitter<{
         holder.resizeTo(reserveWithKnownInput(ctx.price, ctx.plan, meter.reported));
       }
       const spent = runningCost(ctx.price, ctx.plan, meter.reported, meter.countedOutput);
-      const withinBudget = spent <= holder.amount || holder.growTo(spent + costOf(ctx.price, { ...ZERO_USAGE, output: GROWTH_TOKENS }));
+      const withinBudget = spent <= holder.amount || holder.growTo(spent + costOf(ctx.price, { ...ZERO_USAGE, output: GROWTH_TOKENS })) || holder.growTo(spent);
       return { forward, withinBudget };
     };
     try {
@@ -496,14 +496,17 @@ class Hold {
   }
 
   growTo(amount: Micros): boolean {
-    if (!this.#reservation) return false;
-    const grown = this.ledger.resize(this.#reservation, amount);
+    if (!this.#reservation || !this.ledger.has(this.#reservation.sandboxId)) return false;
+    const overdraft = overdraftFor(this.ledger.snapshot(this.#reservation.sandboxId).budget);
+    const grown = this.ledger.resize(this.#reservation, amount, overdraft);
     if (grown) this.#reservation = grown;
     return grown !== undefined;
   }
 
+  /** Sets the hold to `amount` where it can: shrinking always, growing into what is left (and the overdraft). */
   resizeTo(amount: Micros): void {
-    if (this.#reservation) this.#reservation = this.ledger.resize(this.#reservation, amount) ?? this.#reservation;
+    if (amount > this.amount) this.growTo(amount);
+    else if (this.#reservation) this.#reservation = this.ledger.resize(this.#reservation, amount) ?? this.#reservation;
   }
 
   commit(cost: Micros, detail: Record<string, unknown>): void {

@@ -100,14 +100,17 @@ export class Ledger extends EventEmitter<{ charge: [ChargeEvent]; exceeded: [Exc
 
   /**
    * Changes a hold to `amount`: shrinking always succeeds, growing only if the extra fits in what
-   * is left. Returns the updated reservation, or undefined (the hold unchanged) when it cannot grow.
+   * is left, plus `overdraft` past the budget (for a call already in flight, whose tokens are being
+   * paid for anyway). Returns the updated reservation, or undefined (the hold unchanged) when it cannot grow.
    */
-  resize(reservation: Reservation, amount: Micros): Reservation | undefined {
+  resize(reservation: Reservation, amount: Micros, overdraft: Micros = 0): Reservation | undefined {
     assertMicros(amount, 'reservation');
+    assertMicros(overdraft, 'overdraft');
     const account = this.#accounts.get(reservation.sandboxId);
     const held = account?.reservations.get(reservation.key);
     if (!account || held === undefined) return undefined;
-    if (amount > held && (account.exceeded || amount - held > snapshotOf(account).available)) return undefined;
+    const room = account.budget + overdraft - account.llm - account.compute - account.reserved;
+    if (amount > held && (account.exceeded || amount - held > room)) return undefined;
     account.reservations.set(reservation.key, amount);
     account.reserved += amount - held;
     return { key: reservation.key, sandboxId: reservation.sandboxId, amount };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OUTPUT_CAP, estimatedUsage, MIN_OUTPUT_TOKENS, planReservation, reserveWithKnownInput, runningCost } from '../../../src/gateway/estimate.js';
+import { DEFAULT_OUTPUT_CAP, estimatedUsage, MIN_OUTPUT_TOKENS, overdraftFor, planReservation, reserveWithKnownInput, runningCost, toleranceFor } from '../../../src/gateway/estimate.js';
 import { createPriceBook } from '../../../src/pricing/price.js';
 
 const book = createPriceBook();
@@ -75,5 +75,15 @@ describe('running cost of a call in flight', () => {
   it('records an estimate with the larger of reported and counted output', () => {
     expect(estimatedUsage(plan, undefined, 77)).toEqual({ input: 10_000, output: 77, cacheWrite5m: 0, cacheWrite1h: 0, cacheRead: 0 });
     expect(estimatedUsage(plan, { input: 1, output: 90, cacheWrite5m: 2, cacheWrite1h: 3, cacheRead: 4 }, 77)).toEqual({ input: 1, output: 90, cacheWrite5m: 2, cacheWrite1h: 3, cacheRead: 4 });
+  });
+});
+
+describe('tolerance', () => {
+  it('is max($0.01, 1 % of the budget); calls in flight may use half of it', () => {
+    expect(toleranceFor(200_000)).toBe(10_000);
+    expect(toleranceFor(5_000_000)).toBe(50_000);
+    expect(toleranceFor(1_000_001)).toBe(10_001);
+    expect(overdraftFor(5_000_000)).toBe(25_000);
+    expect(overdraftFor(0)).toBe(5_000);
   });
 });

@@ -44,6 +44,15 @@ describe('Ledger', () => {
     expect(ledger.resize(shrunk, 1)).toBeUndefined();
   });
 
+  it('lets a hold in flight grow into an overdraft past the budget, never a new hold', () => {
+    const { ledger } = ledgerWith(100_000);
+    const hold = ledger.reserve('cage-00000001', 100_000)!;
+    expect(ledger.reserve('cage-00000001', 1)).toBeUndefined();
+    expect(ledger.resize(hold, 105_001, 5_000)).toBeUndefined();
+    expect(ledger.resize(hold, 105_000, 5_000)?.amount).toBe(105_000);
+    expect(ledger.snapshot('cage-00000001')).toMatchObject({ reserved: 105_000, available: 0 });
+  });
+
   it('emits exceeded exactly once, whether by charges or by the gateway', () => {
     const { ledger, exceeded } = ledgerWith(100);
     ledger.charge('cage-00000001', 'compute', 60);
