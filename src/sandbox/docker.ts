@@ -76,6 +76,14 @@ function dockerSocketPaths(docker: Docker): string[] {
   return [...paths];
 }
 
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 export async function createDockerBackend(options: DockerBackendOptions = {}): Promise<DockerBackend> {
   const docker = options.docker ?? new Docker();
   const [info, version] = await Promise.all([
@@ -129,7 +137,8 @@ export class DockerBackend implements SandboxBackend {
 
   async createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox> {
     this.workspaceDir(spec.id);
-    checkMounts(spec.mounts, this.features.dockerSockets);
+    // Through symlinks too: /tmp/x -> /run would hand over the socket as surely as /run.
+    checkMounts([...spec.mounts, ...spec.mounts.map((mount) => ({ ...mount, source: realpathOr(mount.source) }))], this.features.dockerSockets);
     if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
     await requireImage(this.docker, spec.image);
     const labels = this.labelsFor(spec);
