@@ -15,7 +15,7 @@ describe('resolveRepo', () => {
       host: 'gitlab.example.com',
       display: 'https://gitlab.example.com/group/sub/repo.git',
     });
-    expect(resolveRepo('http://127.0.0.1:8080/r.git').host).toBe('127.0.0.1:8080');
+    expect(resolveRepo('http://127.0.0.1:8080/r.git')).toMatchObject({ kind: 'remote', host: '127.0.0.1:8080' });
   });
 
   it('refuses credentials in a URL', () => {
