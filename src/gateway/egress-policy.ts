@@ -81,18 +81,17 @@ export function checkName(host: string, port: number, allowed: readonly HostPatt
     return { ok: false, reason: `${name} is an LLM provider API: use the caged gateway (ANTHROPIC_BASE_URL / OPENAI_BASE_URL), which meters the budget` };
   }
   if (isIP(name) !== 0) return { ok: true, byName: false };
+  // Names are matched by name before any lookup: resolving unlisted names would open a DNS side channel.
   if (allowed.some((pattern) => matchesHostName(pattern, name, port))) return { ok: true, byName: true };
-  // An IP/CIDR entry may still allow the addresses the name resolves to.
-  if (allowed.some((pattern) => pattern.kind === 'cidr')) return { ok: true, byName: false };
   return { ok: false, reason: `${name}:${port} is not in allowed_hosts` };
 }
 
 export type AddressVerdict = { ok: false; reason: string } | { ok: true; addresses: string[] };
 
 /**
- * Of the addresses `host` resolved to, those the sandbox may connect to: any address an IP/CIDR
- * entry names, and public addresses of a name an entry allows. Loopback, private, link-local and
- * metadata addresses need an explicit IP/CIDR entry.
+ * Of the addresses `host` resolved to (or the literal address it is), those the sandbox may connect
+ * to: any address an IP/CIDR entry names, and public addresses of a name an entry allows.
+ * Loopback, private, link-local and metadata addresses need an explicit IP/CIDR entry.
  */
 export function checkAddresses(host: string, port: number, allowed: readonly HostPattern[], addresses: readonly string[], byName: boolean): AddressVerdict {
   const name = normalizeHost(host);

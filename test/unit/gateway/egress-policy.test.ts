@@ -19,9 +19,10 @@ describe('egress policy', () => {
     expect(checkName('registry.npmjs.org', 443, allowed)).toEqual({ ok: true, byName: true });
     expect(checkName('files.pypi.org', 443, allowed)).toEqual({ ok: true, byName: true });
     expect(checkName('github.com', 443, allowed)).toEqual({ ok: true, byName: true });
-    // not listed by name, but an IP/CIDR entry might allow its address
-    expect(checkName('github.com', 22, allowed)).toEqual({ ok: true, byName: false });
-    expect(checkName('example.com', 443, allowed.slice(0, 3))).toEqual({ ok: false, reason: 'example.com:443 is not in allowed_hosts' });
+    expect(checkName('github.com', 22, allowed)).toEqual({ ok: false, reason: 'github.com:22 is not in allowed_hosts' });
+    // refused by name alone, before any lookup, even with IP/CIDR entries present
+    expect(checkName('example.com', 443, allowed)).toEqual({ ok: false, reason: 'example.com:443 is not in allowed_hosts' });
+    expect(checkName('10.20.3.4', 443, allowed)).toEqual({ ok: true, byName: false });
   });
 
   it('connects a listed name to its public addresses only; private ones need an IP/CIDR entry', () => {
@@ -31,9 +32,9 @@ describe('egress policy', () => {
     expect(checkAddresses('registry.npmjs.org', 443, allowed, ['169.254.169.254'], true)).toMatchObject({ ok: false, reason: expect.stringContaining('link-local (cloud metadata)') });
   });
 
-  it('lets an IP/CIDR entry allow literal addresses and names resolving into it', () => {
+  it('lets an IP/CIDR entry allow literal addresses, and private addresses of listed names', () => {
     expect(checkAddresses('10.20.3.4', 80, allowed, ['10.20.3.4'], false)).toEqual({ ok: true, addresses: ['10.20.3.4'] });
-    expect(checkAddresses('build-cache.internal', 80, allowed, ['10.20.9.9'], false)).toEqual({ ok: true, addresses: ['10.20.9.9'] });
+    expect(checkAddresses('registry.npmjs.org', 80, allowed, ['10.20.9.9'], true)).toEqual({ ok: true, addresses: ['10.20.9.9'] });
     expect(checkAddresses('10.30.0.1', 80, allowed, ['10.30.0.1'], false)).toEqual({ ok: false, reason: '10.30.0.1:80 is not in allowed_hosts' });
     expect(checkAddresses('169.254.169.254', 80, allowed, ['169.254.169.254'], false).ok).toBe(false);
   });
