@@ -1,5 +1,3 @@
-import type { ResourceSample } from '../sandbox/types.js';
-
 /** CPU use at or above this share of the allocation counts as activity for the idle timeout. */
 export const ACTIVE_CPU_SHARE = 0.05;
 
@@ -26,12 +24,9 @@ export function checkTimeLimits(state: LimitState, now: number): LimitVerdict {
   return undefined;
 }
 
-/** Did the sandbox use at least ACTIVE_CPU_SHARE of its allocated vCPUs between two samples? */
-export function cpuWasActive(previous: ResourceSample, next: ResourceSample, cpus: number): boolean {
-  const elapsedNs = (next.at - previous.at) * 1e6;
-  if (elapsedNs <= 0) return false;
-  const used = next.cpuNanos - previous.cpuNanos;
-  return used / (elapsedNs * cpus) >= ACTIVE_CPU_SHARE;
+/** Is CPU use (percent of one CPU, as the compute meter reads it) at least ACTIVE_CPU_SHARE of the allocation? */
+export function cpuIsActive(cpuPercent: number | undefined, cpus: number): boolean {
+  return cpuPercent !== undefined && cpuPercent >= ACTIVE_CPU_SHARE * 100 * cpus;
 }
 
 export function diskLimitReason(usedBytes: number, limitGiB: number): string | undefined {

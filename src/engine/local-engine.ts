@@ -9,10 +9,11 @@ import { startEgressProxy, proxyEnv, type EgressProxy } from '../gateway/egress.
 import { Gateway, type GatewayListener, type UsageEvent } from '../gateway/gateway.js';
 import { Ledger, type ExceededEvent } from '../ledger/ledger.js';
 import { formatUsd } from '../money.js';
-import { computeRatesFrom, hourlyMicros, type ComputeRates } from '../pricing/compute.js';
+import { computeRatesFrom } from '../pricing/compute.js';
 import { createPriceBook } from '../pricing/price.js';
 import { newSandboxId } from '../sandbox/ids.js';
 import { sandboxImage } from '../sandbox/image.js';
+import { ComputeMeter } from '../sandbox/meter.js';
 import {
   FINAL_STATUSES,
   LABELS,
@@ -23,10 +24,9 @@ import {
   type SandboxStatus,
 } from '../sandbox/types.js';
 import { EventHub } from './events.js';
-import { checkTimeLimits, cpuWasActive, diskLimitReason } from './limits.js';
+import { checkTimeLimits, cpuIsActive, diskLimitReason } from './limits.js';
 import { agentCacheRoot, enginePaths, type EnginePaths } from './paths.js';
 import { splitProviderKeys, type ProviderKeys } from './provider-keys.js';
-import { ComputeMeter } from './compute-meter.js';
 import {
   SandboxNotFoundError,
   SandboxStateError,
@@ -78,7 +78,7 @@ interface SandboxRecord {
   ticks: number;
   lastActivityAt: number;
   startedAt?: number;
-  lastSample?: { at: number; running: boolean; cpuNanos: number; memoryBytes: number };
+  lastCpuSampleAt?: number;
   execs: Set<AbortController>;
   gatewayUrl?: string;
   token?: string;
@@ -453,12 +453,19 @@ export class LocalEngine implements SandboxService {
   // --- guard ------------------------------------------------------------------------------
 
   #startWatch(record: SandboxRecord): void {
+    const { id } = record.info;
     const { config } = record.request;
-    const rates: ComputeRates = computeRatesFrom(config.pricing?.compute);
-    record.meter = new ComputeMeter(hourlyMicros(rates, config.resources.cpu, config.resources.memory), (amount) => {
-      if (this.ledger.has(record.info.id)) this.ledger.charge(record.info.id, 'compute', amount);
+    record.meter = new ComputeMeter({
+      cpus: config.resources.cpu,
+      memoryMiB: config.resources.memory,
+      rates: computeRatesFrom(config.pricing?.compute),
+      sample: () => this.#backend.sample(id),
+      onCharge: (delta) => {
+        if (this.ledger.has(id)) this.ledger.charge(id, 'compute', delta);
+      },
+      intervalMs: this.#tickMs,
     });
-    record.meter.start(record.startedAt ?? Date.now());
+    record.meter.start();
     record.ticker = setInterval(() => void this.#tick(record), this.#tickMs);
     record.ticker.unref();
   }
@@ -469,13 +476,10 @@ export class LocalEngine implements SandboxService {
     const { config } = record.request;
     record.ticks += 1;
     const now = Date.now();
-    record.meter?.advance(now);
-    try {
-      const sample = await this.#backend.sample(id);
-      if (record.lastSample && cpuWasActive(record.lastSample, sample, config.resources.cpu)) this.#touch(id);
-      record.lastSample = sample;
-    } catch {
-      // A sample can fail while the container is being stopped; metering goes on from the clock.
+    const reading = record.meter?.reading;
+    if (reading?.lastSampleAt !== undefined && reading.lastSampleAt !== record.lastCpuSampleAt) {
+      record.lastCpuSampleAt = reading.lastSampleAt;
+      if (cpuIsActive(reading.cpuPercent, config.resources.cpu)) this.#touch(id);
     }
     if (isFinal(record.info.status)) return;
     const verdict = checkTimeLimits(
@@ -549,7 +553,7 @@ export class LocalEngine implements SandboxService {
     record.finishing = (async () => {
       await this.#backend.kill(id).catch(() => undefined);
       for (const controller of record.execs) controller.abort();
-      record.meter?.stop(Date.now());
+      await record.meter?.stop();
       this.gateway.unregister(id);
       await Promise.all(record.listeners.map((listener) => listener.close().catch(() => undefined)));
       record.listeners = [];
