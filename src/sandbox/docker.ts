@@ -186,12 +186,14 @@ export class DockerBackend implements SandboxBackend {
     return runExec({ docker: this.docker, sandboxId: id, logCapBytes: this.options.logCapBytes ?? DEFAULT_LOG_CAP_BYTES }, command, options);
   }
 
+  /** Stamped with the time of asking: a container seen running then was running at that moment already. */
   async sample(id: string): Promise<ResourceSample> {
+    const at = Date.now();
     try {
       const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true })) as DockerStats;
-      return sampleFromStats(stats, Date.now());
+      return sampleFromStats(stats, at);
     } catch (error) {
-      if (dockerStatus(error) === 404) return { at: Date.now(), running: false, cpuNanos: 0, memoryBytes: 0 };
+      if (dockerStatus(error) === 404) return { at, running: false, cpuNanos: 0, memoryBytes: 0 };
       throw error;
     }
   }
