@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // A safety net: nothing in a test may reach a real LLM provider, even by mistake.
+    env: { CAGED_UPSTREAM_ANTHROPIC: 'http://127.0.0.1:9', CAGED_UPSTREAM_OPENAI: 'http://127.0.0.1:9' },
     projects: [
       {
         test: {
