@@ -20,7 +20,7 @@ describe('price table', () => {
     expect(book.lookup('claude-opus-4-5')).toMatchObject({ input: 5_000_000, output: 25_000_000, cacheWrite5m: 6_250_000, cacheWrite1h: 10_000_000, cacheRead: 500_000, webSearch: 10_000 });
     expect(book.lookup('claude-sonnet-4-5')).toMatchObject({ input: 3_000_000, output: 15_000_000, cacheWrite5m: 3_750_000, cacheWrite1h: 6_000_000, cacheRead: 300_000 });
     expect(book.lookup('claude-haiku-4-5')).toMatchObject({ input: 1_000_000, output: 5_000_000, cacheRead: 100_000 });
-    expect(book.lookup('claude-opus-5-5')).toMatchObject({ input: 4_000_000, output: 20_000_000 });
+    expect(book.lookup('claude-opus-5-5')).toMatchObject({ input: 4_000_000, output: 20_000_000, cacheWrite5m: 5_000_000, cacheWrite1h: 8_000_000, cacheRead: 200_000 });
     expect(book.lookup('gpt-5')).toMatchObject({ input: 1_250_000, output: 10_000_000, cacheRead: 125_000 });
     expect(book.lookup('gpt-5.2')).toMatchObject({ input: 1_750_000, output: 14_000_000, cacheRead: 175_000 });
     expect(book.lookup('gpt-5-nano')).toMatchObject({ input: 50_000, output: 400_000, cacheRead: 5_000 });
