@@ -32,10 +32,7 @@ export const codexDriver: AgentDriver = {
     ];
     return {
       argv,
-      env: {
-        CODEX_HOME: '/home/agent/.codex',
-        ...(context.gateway ? { OPENAI_API_KEY: context.gateway.token } : {}),
-      },
+      env: context.gateway ? { OPENAI_API_KEY: context.gateway.token } : {},
     };
   },
   reader: () => new CodexReader(),
