@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import type { ChargeEvent } from '../ledger/ledger.js';
 import { createDockerBackend } from '../sandbox/docker.js';
 import { CagedApp } from './app.js';
 import { createApiHandler } from './http.js';
+import { processAlive, readServerState, SERVER_STATE_FILE, writeServerState } from './state.js';
 import { Store, type NewKey } from './store.js';
 import { WebhookSender } from './webhooks.js';
 
@@ -29,13 +30,6 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
-/** `server.json` in the data dir: where a running server listens. */
-export interface ServerState {
-  url: string;
-  pid: number;
-  started_at: string;
-}
-
 export interface RunningServer {
   url: string;
   port: number;
@@ -45,26 +39,6 @@ export interface RunningServer {
   /** The admin key minted on the first start (print it once). */
   firstKey?: NewKey;
   close(): Promise<void>;
-}
-
-export const SERVER_STATE_FILE = 'server.json';
-
-export function readServerState(dataDir: string): ServerState | undefined {
-  try {
-    const state = JSON.parse(readFileSync(join(dataDir, SERVER_STATE_FILE), 'utf8')) as ServerState;
-    return typeof state.url === 'string' && Number.isInteger(state.pid) ? state : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -114,7 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = await listen(server, options.port ?? 7433, options.host ?? '127.0.0.1');
   const host = options.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  writeState(dataDir, { url, pid: process.pid, started_at: new Date().toISOString() });
+  writeServerState(dataDir, { url, pid: process.pid, started_at: new Date().toISOString() });
 
   let closing: Promise<void> | undefined;
   return {
@@ -149,10 +123,4 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
-}
-
-function writeState(dataDir: string, state: ServerState): void {
-  const path = join(dataDir, SERVER_STATE_FILE);
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(state)}\n`, { mode: 0o600 });
-  renameSync(`${path}.tmp`, path);
 }

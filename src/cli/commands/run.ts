@@ -6,6 +6,7 @@ import { sandboxToJson } from '../../engine/json.js';
 import type { SandboxInfo } from '../../engine/service.js';
 import { formatUsd } from '../../money.js';
 import type { CommandContext } from '../context.js';
+import { runDetached } from '../detached.js';
 import { EXIT } from '../exit-codes.js';
 import { collect, parseEnvFlags, settingsFromFlags, type SettingFlags } from '../flags.js';
 import { printJson } from '../output.js';
@@ -43,19 +44,20 @@ export function addSandboxOptions(command: Command): Command {
 
 export function registerRun(program: Command, context: CommandContext): void {
   addSandboxOptions(program.command('run'))
-    .description('Run one sandbox in the foreground: an agent with --prompt, or a command after --')
+    .description('Run one sandbox: in the foreground with --prompt or a command after --; without either, create it on the server and return (detached)')
     .argument('[command...]', 'command to run (after --)')
     .option('-p, --prompt <text>', 'prompt for the agent')
     .option('--agent <name>', 'claude (default), codex or aider')
     .option('--model <model>', 'model the agent uses')
     .option('--keep', 'keep the sandbox and its workspace afterwards')
-    .option('--json', 'print the final sandbox as JSON')
+    .option('--json', 'print the final sandbox (detached: the new sandbox) as JSON')
     .action(async (command: string[], flags: RunFlags) => {
-      context.exitCode = await runForeground(context, command, flags);
+      const detached = flags.prompt === undefined && command.length === 0;
+      context.exitCode = detached ? await runDetached(context, flags) : await runForeground(context, command, flags);
     });
 }
 
-export function exitCodeForStatus(info: SandboxInfo): number {
+export function exitCodeForStatus(info: Pick<SandboxInfo, 'status'>): number {
   switch (info.status) {
     case 'completed':
       return EXIT.ok;
@@ -80,9 +82,6 @@ export async function resolveRunSettings(context: CommandContext, flags: RunFlag
 async function runForeground(context: CommandContext, command: string[], flags: RunFlags): Promise<number> {
   const { io } = context;
   if (flags.prompt !== undefined && command.length > 0) throw InputError.at('--prompt', 'give either --prompt or a command after --, not both');
-  if (flags.prompt === undefined && command.length === 0) {
-    throw InputError.at('caged run', 'nothing to run: pass --prompt "…" for the agent or a command after --');
-  }
   const { settings, env, secrets } = await resolveRunSettings(context, flags);
   const engine = await openLocalEngine({ log: (line) => io.stderr.write(`${line}\n`) });
   const interrupt = whenInterrupted(() => io.stderr.write('caged: cancelling — stopping the sandbox\n'));

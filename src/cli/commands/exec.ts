@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { InputError } from '../../config/problems.js';
+import { FINAL_STATUSES } from '../../sandbox/types.js';
+import type { CommandContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { collect, parseEnvFlags } from '../flags.js';
+import { withRemote } from '../remote-session.js';
+import { whenInterrupted } from '../session.js';
+import { exitCodeForStatus } from './run.js';
+
+interface ExecFlags {
+  env?: string[];
+  workdir?: string;
+  timeout?: string;
+}
+
+export function registerExec(program: Command, context: CommandContext): void {
+  program
+    .command('exec')
+    .description('Run a command in a running sandbox: one argument runs with sh -c, several (after --) are argv')
+    .argument('<id>', 'sandbox id')
+    .argument('<command...>', 'the command')
+    .option('-e, --env <K=V>', 'environment for this command (repeatable)', collect)
+    .option('-w, --workdir <dir>', 'working directory (default /workspace)')
+    .option('--timeout <seconds>', 'stop the command after this many seconds')
+    .action(async (id: string, command: string[], flags: ExecFlags) => {
+      const { io } = context;
+      const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
+      if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw InputError.at('--timeout', `must be a whole number of seconds, got ${flags.timeout}`);
+      const env = parseEnvFlags(flags.env, io.env);
+      context.exitCode = await withRemote(io, async (client) => {
+        const interrupt = whenInterrupted(() => io.stderr.write('caged: stopping the command\n'));
+        try {
+          const outcome = await client.exec(id, command.length === 1 ? { shell: command[0]! } : { argv: command }, {
+            env,
+            ...(flags.workdir ? { workdir: flags.workdir } : {}),
+            ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+            signal: interrupt.signal,
+            onStdout: (chunk) => io.stdout.write(chunk),
+            onStderr: (chunk) => io.stderr.write(chunk),
+          });
+          if (FINAL_STATUSES.has(outcome.sandboxStatus)) {
+            io.stderr.write(`WARN: Sandbox ${id} terminated — ${outcome.reason ?? outcome.sandboxStatus}\n`);
+            return exitCodeForStatus({ status: outcome.sandboxStatus });
+          }
+          if (interrupt.signal.aborted) return 130;
+          if (outcome.timedOut) {
+            io.stderr.write(`caged: the command timed out after ${timeout}s\n`);
+            return EXIT.timedOut;
+          }
+          return outcome.exitCode ?? EXIT.failure;
+        } finally {
+          interrupt.dispose();
+        }
+      });
+    });
+}
