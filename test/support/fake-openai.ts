@@ -317,3 +317,23 @@ export function scriptedOpenAI(turns: OpenAITurn[]): OpenAIResponder {
   if (turns.length === 0) throw new Error('scriptedOpenAI() needs at least one turn');
   return (_request, index) => turns[Math.min(index, turns.length - 1)]!;
 }
+
+/**
+ * An agent session in the Codex style: until the input holds a tool result, ask the shell tool
+ * Codex offers (`exec_command` with `cmd`, or the older `shell` with `command` argv) to run
+ * `command`; once it has run, finish with `finalText`.
+ */
+export function shellCommandAgent(options: { command: string; finalText?: string; usage?: OpenAIUsageSpec }): OpenAIResponder {
+  return (request) => {
+    const body = request.body as { tools?: Array<{ name?: string }>; input?: unknown };
+    const input = Array.isArray(body.input) ? (body.input as Array<{ type?: string }>) : [];
+    if (input.some((item) => item.type === 'function_call_output')) {
+      return { output: [{ type: 'message', text: options.finalText ?? 'Done: the command ran.' }], usage: options.usage };
+    }
+    const names = (body.tools ?? []).map((tool) => tool.name);
+    const call: OpenAIItem = names.includes('exec_command')
+      ? { type: 'function_call', name: 'exec_command', arguments: { cmd: options.command } }
+      : { type: 'function_call', name: 'shell', arguments: { command: ['bash', '-lc', options.command] } };
+    return { output: [{ type: 'reasoning', summary: 'Running the command.' }, call], usage: options.usage };
+  };
+}

@@ -5,7 +5,7 @@ import { startEgressProxy, type EgressDecision, type EgressProxy } from '../../.
 import { anthropicUsage } from '../../../src/gateway/usage.js';
 import { costOf, createPriceBook } from '../../../src/pricing/price.js';
 import { startFakeAnthropic, writeFileAgent, type AnthropicResponder, type FakeAnthropic } from '../../support/fake-anthropic.js';
-import { agentDir, claudeBinary, runAgent } from './agents.js';
+import { agentDir, claudeBinary, removeAgentDirs, runAgent } from './agents.js';
 import { REAL_ANTHROPIC_KEY, startHarness, type Harness } from './harness.js';
 
 /**
@@ -34,6 +34,7 @@ afterEach(async () => {
   await harness?.close();
   await fake?.close();
   await trap?.close();
+  removeAgentDirs();
   fake = undefined;
   harness = undefined;
   trap = undefined;
