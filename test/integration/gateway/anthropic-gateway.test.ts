@@ -237,4 +237,26 @@ describe('gateway: Anthropic Messages', () => {
     const next = await post(`${harness.url}/v1/messages`, anthropicHeaders(token), request());
     expect(next.status).toBe(402);
   });
+
+  it('holds a request that only other calls in flight stand in the way of, then lets it through unclamped', async () => {
+    // $0.10: the first call holds ~$0.09 for 6000 output tokens; the second cannot get 1024 tokens until it ends
+    const token = harness.sandbox('cage-00000011', 100_000);
+    turns.push({ content: [{ type: 'text', text: 'first '.repeat(50) }], usage: { input_tokens: 50, output_tokens: 100 }, shape: { delayMs: 20 } });
+    turns.push({ content: [{ type: 'text', text: 'second' }], usage: { input_tokens: 50, output_tokens: 10 } });
+    const first = post(`${harness.url}/v1/messages`, anthropicHeaders(token), request({ max_tokens: 6000 }));
+    await expect.poll(() => fake.requests.length).toBe(1);
+    const second = await post(`${harness.url}/v1/messages`, anthropicHeaders(token), request({ max_tokens: 5000 }));
+    expect((await first).events.at(-1)?.event).toBe('message_stop');
+    expect(second.events.at(-1)?.event).toBe('message_stop');
+    expect((fake.requests[1]!.body as { max_tokens: number }).max_tokens).toBe(5000);
+    expect(harness.usage[0]?.cost).toBe(50 * 3 + 100 * 15);
+    expect(harness.ledger.snapshot('cage-00000011')).toMatchObject({ llm: 50 * 3 + 100 * 15 + 50 * 3 + 10 * 15, exceeded: false, reserved: 0 });
+  });
+
+  it('stops serving a sandbox once it is unregistered', async () => {
+    const token = harness.sandbox('cage-00000012', 100_000);
+    harness.gateway.unregister('cage-00000012');
+    const answer = await post(`${harness.url}/v1/messages`, anthropicHeaders(token), request());
+    expect(answer.status).toBe(401);
+  });
 });

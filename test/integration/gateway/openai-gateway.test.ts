@@ -100,6 +100,14 @@ describe('gateway: OpenAI Responses', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('estimates a conversation kept server-side (previous_response_id) at a full context window', async () => {
+    const token = harness.sandbox('cage-00000107', 300_000);
+    const refused = await post(`${harness.url}/v1/responses`, bearer(token), { model: 'gpt-5', stream: true, previous_response_id: 'resp_123', input: 'next' });
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.text).error.message).toContain('input estimate');
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('charges non-streamed responses from their usage', async () => {
     const token = harness.sandbox('cage-00000106', 1_000_000);
     turns.push({ output: [{ type: 'message', text: 'ok' }], usage: { input_tokens: 2000, cached_tokens: 1000, output_tokens: 10 } });
