@@ -193,7 +193,7 @@ describe('caged serve: REST API', () => {
   it('keeps secrets sealed and keys hashed at rest; the key file is 0600', async () => {
     await h.client(keyA).putSecret('AT_REST', 'plaintext-that-must-not-appear');
     for (const file of ['caged.db', 'caged.db-wal']) {
-      let bytes = '';
+      let bytes: string;
       try {
         bytes = readFileSync(join(h.dataDir, file)).toString('latin1');
       } catch {
