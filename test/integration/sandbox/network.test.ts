@@ -6,10 +6,14 @@ import { LABELS } from '../../../src/sandbox/types.js';
 
 let harness: Harness;
 const servers: Server[] = [];
-/** The host's own IPv4 addresses other than loopback (eth0, docker0, other bridges): "outside" for a sandbox. */
+/**
+ * The host's own IPv4 addresses other than loopback (eth0, docker0): "outside" for a sandbox.
+ * Per-network bridges (br-*) come and go with other tests, so they are left out.
+ */
 function hostIps(except: string[] = []): string[] {
-  return Object.values(networkInterfaces())
-    .flatMap((list) => list ?? [])
+  return Object.entries(networkInterfaces())
+    .filter(([name]) => !name.startsWith('br-'))
+    .flatMap(([, list]) => list ?? [])
     .filter((address) => address.family === 'IPv4' && !address.internal && !except.includes(address.address))
     .map((address) => address.address);
 }
