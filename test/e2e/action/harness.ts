@@ -197,3 +197,9 @@ export function pullRequestEvent(number: number): Event {
 }
 
 export const dispatchEvent: Event = { name: 'workflow_dispatch', payload: { repository: { name: REPO, owner: { login: OWNER } } } };
+
+/** Markdown as a reader sees the text: backslash escapes and HTML entities undone. */
+export function plain(markdown: string): string {
+  const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+  return markdown.replace(/\\([\\`*_{}[\]()#+\-.!|~])/g, '$1').replace(/&(amp|lt|gt|quot|#39);/g, (entity) => entities[entity]!);
+}
