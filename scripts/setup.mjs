@@ -249,6 +249,8 @@ async function main() {
     await ensureDocker();
     buildTemplates();
   }
+  // The e2e test runs the product document's batch script as written, and it pipes through jq.
+  if (!hasCommand('jq') && isDebian() && isRoot()) aptInstall(['jq']);
   step(`done in ${((Date.now() - started) / 1000).toFixed(1)} s — next: npm test`);
 }
 
