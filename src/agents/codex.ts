@@ -32,7 +32,7 @@ export const codexDriver: AgentDriver = {
     ];
     return {
       argv,
-      env: context.gateway ? { OPENAI_API_KEY: context.gateway.token } : {},
+      env: context.gateway ? { OPENAI_API_KEY: context.gateway.token } : ({} as Record<string, string>),
     };
   },
   reader: () => new CodexReader(),

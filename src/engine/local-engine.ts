@@ -13,6 +13,7 @@ import { computeRatesFrom } from '../pricing/compute.js';
 import { createPriceBook } from '../pricing/price.js';
 import { newSandboxId } from '../sandbox/ids.js';
 import { sandboxImage } from '../sandbox/image.js';
+import { runInitScript } from '../sandbox/init-script.js';
 import { ComputeMeter } from '../sandbox/meter.js';
 import {
   FINAL_STATUSES,
@@ -246,11 +247,8 @@ export class LocalEngine implements SandboxService {
     this.#setStatus(record, 'running');
 
     if (config.init_script) {
-      const result = await this.#run(record, { argv: ['sh', '-c', config.init_script] }, { label: 'init' });
-      if (result.exitCode !== 0 && !isFinal(record.info.status)) {
-        const lastLines = (result.stderrTail.trim() || result.stdoutTail.trim()).split('\n').slice(-5).join('\n');
-        throw new Error(`init_script exited with ${result.exitCode ?? 'no code'}${lastLines ? `: ${lastLines}` : ''}`);
-      }
+      const init = await runInitScript({ exec: (_id, command, options) => this.#run(record, command, options) }, id, config.init_script);
+      if (!init.ok && !isFinal(record.info.status)) throw new Error(init.reason);
     }
   }
 
@@ -308,7 +306,7 @@ export class LocalEngine implements SandboxService {
       env = launch.env;
       reader = choice.driver.reader();
     }
-    const result = await this.#run(record, command, { env, reader, label: 'job' });
+    const result = await this.#run(record, command, { env, reader });
     if (reader) {
       const agent = reader.result();
       if (agent.finalMessage !== undefined) record.info.final_message = agent.finalMessage;
@@ -327,7 +325,7 @@ export class LocalEngine implements SandboxService {
   async #run(
     record: SandboxRecord,
     command: Command,
-    options: { env?: Record<string, string>; reader?: OutputReader; label: string } & ExecRequestOptions,
+    options: { reader?: OutputReader } & ExecRequestOptions,
   ) {
     const controller = new AbortController();
     record.execs.add(controller);
@@ -363,7 +361,7 @@ export class LocalEngine implements SandboxService {
     if (record.info.status !== 'running') {
       throw new SandboxStateError(`sandbox ${id} is ${record.info.status}${record.info.reason ? ` (${record.info.reason})` : ''}; exec needs a running sandbox`);
     }
-    const result = await this.#run(record, command, { ...options, label: 'exec' });
+    const result = await this.#run(record, command, options);
     return {
       exitCode: result.exitCode,
       timedOut: result.timedOut,

@@ -1,11 +1,35 @@
-import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { gitFailure, runGit } from './git.js';
 import { parseNumstat } from './numstat.js';
 import type { WorkspaceChanges } from './types.js';
 
 export const DEFAULT_MAX_PATCH_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Files above this size are not hashed into the diff: an agent's multi-GiB artefact would stall
+ * the end of its task for tens of seconds and be copied once more into the scratch object store.
+ * They are listed as changed (like binaries) when their size differs from the base commit's.
+ */
+export const LARGE_FILE_BYTES = 32 * 1024 * 1024;
+
+async function largeFiles(root: string, dir = root, found: Array<{ path: string; size: number }> = []): Promise<Array<{ path: string; size: number }>> {
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (!(dir === root && entry.name === '.git')) await largeFiles(root, full, found);
+    } else if (entry.isFile()) {
+      const size = (await lstat(full).catch(() => undefined))?.size ?? 0;
+      if (size > LARGE_FILE_BYTES) found.push({ path: relative(root, full), size });
+    }
+  }
+  return found;
+}
+
+function literal(path: string): string {
+  return `:(exclude,literal)${path}`;
+}
 
 /**
  * Everything that differs between `baseCommit` and the workspace's files (commits, edits,
@@ -46,12 +70,31 @@ export async function workspaceChanges(
       return result;
     };
     await git(['read-tree', baseCommit]);
-    await git(['add', '--all']);
+    const large = await largeFiles(dir);
+    const excluded = large.map((file) => literal(file.path));
+    await git(['add', '--all', '--', '.', ...excluded]);
     const diff = ['diff', '--cached', '--no-renames', '--no-ext-diff', '--no-textconv'];
-    const numstat = await git([...diff, '--numstat', '-z', baseCommit]);
-    const patch = await git([...diff, baseCommit], options.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES);
+    const numstat = await git([...diff, '--numstat', '-z', baseCommit, '--', '.', ...excluded]);
+    const patch = await git([...diff, baseCommit, '--', '.', ...excluded], options.maxPatchBytes ?? DEFAULT_MAX_PATCH_BYTES);
+    const counted = parseNumstat(numstat.stdout.toString('utf8'));
+    if (large.length > 0) {
+      const listed = await git(['ls-tree', '-r', '-l', '-z', baseCommit, '--', ...large.map((file) => `:(literal)${file.path}`)]);
+      const baseSizes = new Map(
+        listed.stdout
+          .toString('utf8')
+          .split('\0')
+          .filter(Boolean)
+          .map((line) => {
+            const [meta = '', path = ''] = line.split('\t');
+            return [path, Number(meta.trim().split(/\s+/)[3])] as const;
+          }),
+      );
+      for (const file of large) {
+        if (baseSizes.get(file.path) !== file.size) counted.files.push({ path: file.path, insertions: null, deletions: null });
+      }
+    }
     return {
-      ...parseNumstat(numstat.stdout.toString('utf8')),
+      ...counted,
       patch: patch.stdout.toString('utf8'),
       patchTruncated: patch.stdoutTruncated,
     };

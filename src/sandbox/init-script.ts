@@ -20,13 +20,19 @@ export async function runInitScript(
   backend: Pick<SandboxBackend, 'exec'>,
   id: string,
   script: string,
-  options: Pick<ExecOptions, 'env' | 'timeoutMs' | 'signal' | 'logFile'> = {},
+  options: Pick<ExecOptions, 'env' | 'timeoutMs' | 'signal' | 'logFile' | 'onStdout' | 'onStderr'> = {},
 ): Promise<InitScriptResult> {
   const combined = new TailBuffer(16 * 1024);
   const exec = await backend.exec(id, { argv: ['sh', '-ec', script] }, {
     ...options,
-    onStdout: (chunk) => combined.push(chunk),
-    onStderr: (chunk) => combined.push(chunk),
+    onStdout: (chunk) => {
+      combined.push(chunk);
+      options.onStdout?.(chunk);
+    },
+    onStderr: (chunk) => {
+      combined.push(chunk);
+      options.onStderr?.(chunk);
+    },
   });
   const output = combined.toString();
   const ok = exec.exitCode === 0 && !exec.timedOut && !exec.cancelled;
