@@ -1,6 +1,6 @@
 import type { Command } from '../sandbox/types.js';
 import { clip, LineSplitter } from './lines.js';
-import type { AgentDriver, LaunchContext, OutputReader } from './types.js';
+import type { AgentDriver, OutputReader } from './types.js';
 
 const FINAL_MESSAGE_CHARS = 4000;
 

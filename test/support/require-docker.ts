@@ -12,6 +12,7 @@ export default async function requireDocker(): Promise<void> {
     throw new Error(
       `Integration tests need a reachable Docker engine (${process.env.DOCKER_HOST ?? '/var/run/docker.sock'}): ${(error as Error).message}. ` +
         'Run `npm run setup` first, or `npm run test:unit` for the unit tests alone.',
+      { cause: error },
     );
   }
 }
