@@ -288,6 +288,7 @@ export class FakeGitHub {
       return new Reply(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' });
     }
     const { operation } = route;
+    const violationsBefore = this.violations.length;
     record.operationId = operation.operationId;
     const values = route.pattern.exec(record.path)!.slice(1).map(decodeURIComponent);
     route.names.forEach((name, index) => (record.params[name] = values[index]!));
@@ -330,6 +331,8 @@ export class FakeGitHub {
       this.violations.push(`${what}: this operation takes no body`);
     }
     if (record.authorization !== `token ${this.options.token}`) return new Reply(401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+    // Like GitHub, an invalid request changes nothing.
+    if (this.violations.length > violationsBefore) return new Reply(422, { message: 'Validation Failed', documentation_url: 'https://docs.github.com/rest' });
     const reply = this.#answer(operation.operationId, record);
     const response = operation.responses[String(reply.status)];
     if (!response) this.violations.push(`${what}: answered ${reply.status}, which the description does not list`);
