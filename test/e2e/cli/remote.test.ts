@@ -14,8 +14,8 @@ function cli(args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<Cl
     const child = spawn(process.execPath, [CAGED_BIN, ...args], { cwd: dirname(env.XDG_CONFIG_HOME!), env: { ...process.env, CI: 'true', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     if (input !== undefined) child.stdin!.end(input);

@@ -23,7 +23,7 @@ async function serve(dataDir: string, key: string): Promise<{ child: ChildProces
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   for (let waited = 0; waited < 60_000; waited += 100) {
     const state = readServerState(dataDir);
-    if (state?.pid === child.pid && stderr.includes('listening on')) return { child, url: state.url };
+    if (state && state.pid === child.pid && stderr.includes('listening on')) return { child, url: state.url };
     if (child.exitCode !== null) break;
     await sleep(100);
   }
