@@ -9,6 +9,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerList } from './commands/list.js';
 import { registerLogin } from './commands/login.js';
 import { registerLogs } from './commands/logs.js';
+import { registerReap } from './commands/reap.js';
 import { registerRun } from './commands/run.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/serve.js';
@@ -31,6 +32,7 @@ export function buildProgram(context: CommandContext): Command {
   registerRun(program, context);
   registerBatch(program, context);
   registerConfig(program, context);
+  registerReap(program, context);
   registerExec(program, context);
   registerList(program, context);
   registerDestroy(program, context);

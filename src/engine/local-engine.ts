@@ -61,6 +61,8 @@ const PROMPT_FILE = `${PROMPT_DIR}/prompt.txt`;
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DISK_CHECK_EVERY_TICKS = 5;
 const MAX_PATCH_BYTES = 5 * 1024 * 1024;
+/** How long `--keep` sandboxes survive the reaper; `caged reap --all` removes them sooner. */
+const KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
 
 interface SandboxRecord {
   info: SandboxInfo;
@@ -188,11 +190,12 @@ export class LocalEngine implements SandboxService {
   async #provision(record: SandboxRecord): Promise<void> {
     const { id } = record.info;
     const { config } = record.request;
+    const keep = record.request.keepWorkspace === true;
     const identity = {
       id,
-      labels: { ...this.#labels, ...record.request.labels, [LABELS.template]: config.template },
+      labels: { ...this.#labels, ...record.request.labels, [LABELS.template]: config.template, ...(keep ? { [LABELS.keep]: 'true' } : {}) },
       budgetMicros: config.budget,
-      expiresAt: new Date(Date.now() + (config.max_duration + 600) * 1000),
+      expiresAt: new Date(Date.now() + (keep ? KEPT_FOR_MS : (config.max_duration + 600) * 1000)),
     };
     record.network = await this.#backend.createNetwork(identity, config.network_mode);
     this.#throwIfEnded(record);
@@ -247,7 +250,7 @@ export class LocalEngine implements SandboxService {
     this.#setStatus(record, 'running');
 
     if (config.init_script) {
-      const init = await runInitScript({ exec: (_id, command, options) => this.#run(record, command, options) }, id, config.init_script);
+      const init = await runInitScript({ exec: (_id, command, options) => this.#run(record, command, options ?? {}) }, id, config.init_script);
       if (!init.ok && !isFinal(record.info.status)) throw new Error(init.reason);
     }
   }

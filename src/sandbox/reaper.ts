@@ -46,7 +46,7 @@ export type ReapReason = 'all' | 'expired' | 'owner_gone';
 /**
  * Why a resource should go, or undefined to keep it. `all` takes everything listed; otherwise
  * a resource goes once it is past its expiry or its controller is gone. An owner on another
- * host cannot be checked and is kept until it expires.
+ * host cannot be checked and is kept until it expires; so is a sandbox kept on purpose.
  */
 export function reapReason(
   resource: ManagedResource,
@@ -54,6 +54,7 @@ export function reapReason(
 ): ReapReason | undefined {
   if (context.all) return 'all';
   if (resource.expiresAt && resource.expiresAt.getTime() <= context.now.getTime()) return 'expired';
+  if (resource.labels[LABELS.keep] === 'true') return undefined;
   return context.liveness(resource.owner) === 'gone' ? 'owner_gone' : undefined;
 }
 

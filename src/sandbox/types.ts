@@ -17,6 +17,8 @@ export const LABELS = {
   template: 'dev.caged.template',
   /** Set on caged's helper containers (network holder, clean-up); absent on the sandbox itself. */
   role: 'dev.caged.role',
+  /** Kept on purpose (`--keep`): only its expiry or an explicit reap removes it. */
+  keep: 'dev.caged.keep',
 } as const;
 
 export const SANDBOX_ID_PATTERN = /^cage-[0-9a-f]{8}$/;

@@ -29,6 +29,13 @@ describe('reapReason', () => {
     expect(reapReason(resource('dead', '2026-11-27T13:00:00Z'), context())).toBe('owner_gone');
     expect(reapReason(resource('me', '2026-11-27T13:00:00Z'), context(true))).toBe('all');
   });
+
+  it('keeps a sandbox kept on purpose after its controller is gone, until it expires', () => {
+    const kept = (expiresAt: string): ManagedResource => ({ ...resource('dead', expiresAt), labels: { 'dev.caged.keep': 'true' } });
+    expect(reapReason(kept('2026-11-28T12:00:00Z'), context())).toBeUndefined();
+    expect(reapReason(kept('2026-11-27T11:00:00Z'), context())).toBe('expired');
+    expect(reapReason(kept('2026-11-28T12:00:00Z'), context(true))).toBe('all');
+  });
 });
 
 describe('netns holder', () => {

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { createDockerBackend } from '../../sandbox/docker.js';
+import { listManagedResources, reapReason } from '../../sandbox/reaper.js';
+import { ownerLiveness } from '../../sandbox/owner.js';
+import type { CommandContext } from '../context.js';
+import { printJson, renderTable } from '../output.js';
+
+/**
+ * Removes what caged left behind: containers, networks and workspaces of controllers that died,
+ * past their expiry, or (with --all) everything caged manages on this Docker engine.
+ */
+export function registerReap(program: Command, context: CommandContext): void {
+  program
+    .command('reap')
+    .description('Remove leftovers of caged controllers that are gone (or, with --all, every caged sandbox on this Docker engine)')
+    .option('--all', 'remove every caged-managed container, network and workspace, running or kept')
+    .option('--dry-run', 'list what would be removed, remove nothing')
+    .option('--json', 'print the removed resources as JSON')
+    .action(async (flags: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
+      const backend = await createDockerBackend();
+      try {
+        let removed;
+        if (flags.dryRun) {
+          const reapContext = { all: flags.all === true, now: new Date(), liveness: (owner: string) => ownerLiveness(owner, backend.owner) };
+          removed = (await listManagedResources(backend.docker)).filter((resource) => reapReason(resource, reapContext) !== undefined);
+        } else {
+          removed = (await backend.reap({ all: flags.all })).removed;
+        }
+        if (flags.json) {
+          printJson(context.io, removed.map(({ kind, sandboxId, owner, dockerId }) => ({ kind, sandbox: sandboxId, owner, docker_id: dockerId })));
+        } else if (removed.length === 0) {
+          context.io.stderr.write('caged: nothing to remove\n');
+        } else {
+          context.io.stdout.write(`${renderTable(['KIND', 'SANDBOX', 'OWNER'], removed.map((resource) => [resource.kind, resource.sandboxId, resource.owner]))}\n`);
+          context.io.stderr.write(`caged: ${flags.dryRun ? 'would remove' : 'removed'} ${removed.length} resource${removed.length === 1 ? '' : 's'}\n`);
+        }
+      } finally {
+        await backend.close();
+      }
+    });
+}
