@@ -2,6 +2,8 @@ import './dirname-shim.js';
 import * as core from '@actions/core';
 import { enginePaths } from '../engine/paths.js';
 import { createDockerBackend } from '../sandbox/docker.js';
+import { destroyRemoteRun, remoteClient } from './backend.js';
+import { readInputs } from './inputs.js';
 import { STATE } from './state.js';
 
 /**
@@ -14,7 +16,16 @@ async function post(): Promise<void> {
     core.info('caged: the main step did not start a run; nothing to clean up');
     return;
   }
-  if (core.getState(STATE.backend) !== 'docker') return;
+  if (core.getState(STATE.backend) === 'remote') {
+    const client = remoteClient(readInputs((name) => core.getInput(name)));
+    try {
+      const left = await destroyRemoteRun(client, runId);
+      core.info(left === 0 ? `caged: nothing of run ${runId} was left on the server` : `caged: removed ${left} sandbox(es) of run ${runId} left on the server`);
+    } finally {
+      await client.close();
+    }
+    return;
+  }
   const backend = await createDockerBackend({ workspaceRoot: enginePaths(core.getState(STATE.stateRoot)).workspaces });
   try {
     const { removed } = await backend.reap({ run: runId, all: true });

@@ -13,9 +13,10 @@ describe('the fake GitHub', () => {
   it('records out-of-spec requests as violations and still answers in the published shapes', async () => {
     const octokit = getOctokit('t0k', { baseUrl: fake.url });
     const comment = fake.addComment(3, 'hello', 'someone');
-    await octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: 'octo', repo: 'widgets', issue_number: 3, text: 'x' }).catch(() => undefined);
-    await octokit.request('POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', { owner: 'octo', repo: 'widgets', comment_id: comment.id, content: 'party' }).catch(() => undefined);
-    await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', { owner: 'octo', repo: 'widgets', issue_number: 3, per_page: 'many' }).catch(() => undefined);
+    // Literal routes: octokit's types would refuse these calls, which is the point.
+    await octokit.request('POST /repos/octo/widgets/issues/3/comments', { text: 'x' }).catch(() => undefined);
+    await octokit.request(`POST /repos/octo/widgets/issues/comments/${comment.id}/reactions`, { content: 'party' }).catch(() => undefined);
+    await octokit.request('GET /repos/octo/widgets/issues/3/comments', { per_page: 'many' }).catch(() => undefined);
     await octokit.request('GET /repos/{owner}/{repo}/no-such-thing', { owner: 'octo', repo: 'widgets' }).catch(() => undefined);
     expect(fake.violations).toEqual([
       "POST /repos/octo/widgets/issues/3/comments: body: data must have required property 'body'",
