@@ -65,7 +65,7 @@ describe('the CLI against caged serve', () => {
     expect(serverOut).not.toContain(adminKey);
   });
 
-  it('logs in (file mode 0600; CAGED_API_URL and CAGED_API_KEY win), manages secrets and keys', async () => {
+  it('logs in (file mode 0600; CAGED_API_URL and CAGED_API_KEY win)', async () => {
     const bad = await cli(['login', '--api-url', url, '--api-key', 'caged_sk_wrong'], base);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('unknown API key');
@@ -78,7 +78,9 @@ describe('the CLI against caged serve', () => {
     expect(overridden.code).toBe(1);
     expect(overridden.stderr).toContain('cannot reach the caged server at http://127.0.0.1:9');
     expect((await cli(['usage'], { ...base, CAGED_API_KEY: 'caged_sk_env-wins' })).stderr).toContain('unknown API key');
+  });
 
+  it('manages secrets (write-only values) and keys (admin only)', async () => {
     expect((await cli(['secrets', 'set', 'MY_TOKEN'], base, 'value-from-stdin\n')).code).toBe(0);
     const listed = await cli(['secrets', 'list'], base);
     expect(listed.stdout).toMatch(/^NAME\s+UPDATED\nMY_TOKEN\s+\d{4}-/);
