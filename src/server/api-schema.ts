@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { configFields, taskSchema } from '../config/schema.js';
 import { MoneyError, parseUsd, type Micros } from '../money.js';
-import { SANDBOX_STATUSES } from '../sandbox/types.js';
+import { LABELS, SANDBOX_STATUSES } from '../sandbox/types.js';
 
 /**
  * The REST API's bodies and answers, defined once: the server validates with them and the
@@ -25,11 +25,13 @@ const command = z
   .union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command must be a string (run with sh -c) or a list of arguments' })
   .meta({ description: 'A string runs with sh -c; a list is argv' });
 
-/** Labels a client may set; caged's own `dev.caged.*` labels are the server's, except the run id. */
+/** Labels caged sets itself (identity, owner, tenant); a client may set any other, e.g. the run id. */
+const RESERVED_LABELS: ReadonlySet<string> = new Set(Object.values(LABELS).filter((label) => label !== LABELS.run));
+
 const labelKey = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]*$/, { error: 'a label key is letters, digits, ".", "_", "/" and "-"' })
-  .refine((key) => !key.startsWith('dev.caged.') || key === 'dev.caged.run', { error: 'dev.caged.* labels are set by caged (except dev.caged.run)' });
+  .refine((key) => !RESERVED_LABELS.has(key), { error: `caged sets this label itself (reserved: ${[...RESERVED_LABELS].join(', ')})` });
 
 /** `POST /v1/sandboxes`: the seed's body plus every `.caged.yaml` field and an optional job. */
 export const createSandboxBody = z

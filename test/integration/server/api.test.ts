@@ -1,10 +1,14 @@
-import { readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBatch } from '../../../src/batch/run-batch.js';
+import { resolveTasks } from '../../../src/config/resolve.js';
 import { mergeLayers } from '../../../src/config/schema.js';
-import { SandboxNotFoundError } from '../../../src/engine/service.js';
+import { SandboxNotFoundError, type EngineEvent } from '../../../src/engine/service.js';
 import { ROUTES } from '../../../src/server/routes.js';
 import { containersOf, makeRepo, REAL_ANTHROPIC_KEY } from '../../support/engine-harness.js';
 import { startTestServer, type ServerHarness } from './harness.js';
@@ -76,6 +80,7 @@ describe('caged serve: REST API', () => {
     created.push(ok.body.id);
     expect(schema('Sandbox')(ok.body), JSON.stringify(schema('Sandbox').errors)).toBe(true);
     await h.client(keyA).destroy(ok.body.id, { force: true });
+    await h.client(keyA).destroy(sandbox.id, { force: true });
   });
 
   it('answers bad bodies with 400 and the JSON path, starting nothing', async () => {
@@ -89,7 +94,7 @@ describe('caged serve: REST API', () => {
       [{ ...SEED_BODY, env: { 'BAD-NAME': 'x' } }, '$.env["BAD-NAME"]', /environment variable name/],
       [{ budget: 1, prompt: 'x', command: 'true' }, '$.command', /either prompt or command/],
       [{ budget: 1, network_mode: 'wide' }, '$.network_mode', /one of: none, gateway, allowlist, open/],
-      [{ budget: 1, labels: { 'dev.caged.tenant': 'someone-else' } }, '$.labels["dev.caged.tenant"]', /set by caged/],
+      [{ budget: 1, labels: { 'dev.caged.tenant': 'someone-else' } }, '$.labels["dev.caged.tenant"]', /caged sets this label itself/],
       // The seed body is valid, but this key has no ANTHROPIC_API_KEY secret yet.
       [SEED_BODY, '$.secrets[0]', /secret ANTHROPIC_API_KEY is not set for this API key/],
       [{ budget: 1, on_complete: 'http://127.0.0.1:9/hook' }, '$.on_complete', /loopback or private/],
@@ -208,6 +213,36 @@ describe('caged serve: REST API', () => {
     expect(JSON.stringify(secrets.body)).not.toContain('plaintext');
   });
 
+  it('is a SandboxService: a batch runs over RemoteClient, with events for its own key only, waits and patches', async () => {
+    const client = h.client(keyA);
+    const events: EngineEvent[] = [];
+    const foreign: EngineEvent[] = [];
+    const unsubscribe = client.subscribe((event) => events.push(event));
+    const unsubscribeB = h.client(keyB).subscribe((event) => foreign.push(event));
+    await sleep(500);
+    const tasks = resolveTasks({ budget: 1_000_000, resources: { cpu: 1, memory: 256 }, agent: { command: 'echo "$CAGED_PROMPT" > /workspace/out.txt; echo done' } }, [
+      { prompt: 'one' },
+      { prompt: 'two' },
+    ]);
+    const outDir = mkdtempSync(join(tmpdir(), 'caged-patches-'));
+    const report = await runBatch(client, tasks, { runId: 'run-remote', outDir, maxParallel: 2 });
+    unsubscribe();
+    unsubscribeB();
+    expect(report.results.map((result) => `${result.status}${result.reason ? `: ${result.reason}` : ''}`)).toEqual(['completed', 'completed']);
+    for (const [index, result] of report.results.entries()) {
+      created.push(result.id!);
+      expect(result.changes).toMatchObject({ files: 1, insertions: 1, deletions: 0 });
+      expect(readFileSync(result.changes!.patch_path!, 'utf8')).toContain(`+${index === 0 ? 'one' : 'two'}`);
+      const mine = events.filter((event) => ('id' in event ? event.id : event.sandbox.id) === result.id);
+      expect(mine.map((event) => event.type)).toEqual(expect.arrayContaining(['created', 'status', 'output', 'cost', 'completed']));
+      const done = mine.find((event) => event.type === 'completed');
+      expect(done?.type === 'completed' && done.sandbox).toMatchObject({ status: 'completed', labels: { 'dev.caged.run': 'run-remote', 'dev.caged.task': String(index) } });
+      expect(mine.some((event) => event.type === 'output' && event.text === 'done\n')).toBe(true);
+    }
+    expect(foreign).toEqual([]);
+    expect(await client.list({ label: { 'dev.caged.run': 'run-remote' }, all: true })).toHaveLength(2);
+  });
+
   it('reports usage per key from the ledger', async () => {
     const usage = await h.client(keyA).usage();
     expect(usage.sandboxes).toBeGreaterThan(0);
@@ -215,5 +250,6 @@ describe('caged serve: REST API', () => {
     expect(usage.cost_breakdown.total).toBe(usage.cost);
     const b = await h.client(keyB).usage();
     expect(b.sandboxes).toBe(2);
+    expect(b.by_status).toEqual({ destroyed: 2 });
   });
 });
