@@ -79,7 +79,8 @@ async function ensureLocalServer(io: Io): Promise<{ url: string; key: string }> 
     const child = spawn(
       process.execPath,
       [cliEntry(), 'serve', '--data-dir', dir, '--host', '127.0.0.1', '--port', '0', '--allow-local-repos', '--allow-private-webhooks'],
-      { detached: true, stdio: ['ignore', log, log], env: { ...io.env, CAGED_ADMIN_KEY: key } },
+      // Its own cwd: a long-lived server must not pin the directory the first command ran in.
+      { detached: true, cwd: dir, stdio: ['ignore', log, log], env: { ...io.env, CAGED_ADMIN_KEY: key } },
     );
     closeSync(log);
     child.unref();
