@@ -63,7 +63,10 @@ async function pushPatch(context: DeliveryContext, target: DeliveryTarget, outco
   try {
     const { auth } = context;
     await git(['init', '--quiet', dir]);
-    await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', target.fetchUrl, target.fetchRef], { cwd: dir, auth });
+    // A shallow fetch is enough when the push goes back where the commit came from. Anywhere else
+    // (a fork's commit, a workspace snapshot) the receiver would refuse a push from a shallow history.
+    const depth = target.fetchUrl === target.pushUrl ? ['--depth=1'] : [];
+    await git(['fetch', '--quiet', '--no-tags', ...depth, '--', target.fetchUrl, target.fetchRef], { cwd: dir, auth });
     await git(['checkout', '--quiet', '--detach', 'FETCH_HEAD'], { cwd: dir });
     await git(['apply', '--index', '--whitespace=nowarn', patch], { cwd: dir });
     const message = `caged: ${outcome.task}\n\n${outcome.prompt}\n\nRun: ${context.runUrl}`;

@@ -8,6 +8,7 @@ import { deliver, planDelivery, type DeliveryTarget } from './deliver.js';
 import type { Execution } from './execute.js';
 import { gitAuth } from './git.js';
 import type { ActionInputs } from './inputs.js';
+import { cloneSource } from './tasks.js';
 
 /** A batch task's change goes to the workspace's repository, or to the task's own repository on this GitHub server. */
 export function batchTarget(context: ActionContext, task: ResolvedTask | undefined, copy: string | undefined): DeliveryTarget | undefined {
@@ -21,9 +22,9 @@ export function batchTarget(context: ActionContext, task: ResolvedTask | undefin
     };
   }
   if (!task?.repo) return undefined;
-  const source = resolveRepo(task.repo);
+  const source = resolveRepo(cloneSource(task.repo, context.serverUrl));
   const prefix = `${context.serverUrl}/`;
-  if (source.kind !== 'remote' || !source.url.startsWith(prefix)) return undefined;
+  if (!source.url.startsWith(prefix)) return undefined;
   const [owner, name, ...rest] = source.url.slice(prefix.length).replace(/\.git$/, '').split('/');
   if (!owner || !name || rest.length > 0) return undefined;
   // A task pinned to a branch proposes its change against that branch; a commit or tag, against the default branch.

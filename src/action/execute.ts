@@ -8,7 +8,7 @@ import type { ResolvedTask } from '../config/resolve.js';
 import { openService } from './backend.js';
 import type { ActionContext } from './context.js';
 import type { ActionInputs } from './inputs.js';
-import type { TaskPlan } from './tasks.js';
+import { cloneSource, type TaskPlan } from './tasks.js';
 import { copyWorkspace } from './workspace-copy.js';
 
 export interface Execution {
@@ -19,12 +19,12 @@ export interface Execution {
   patchDir: string;
 }
 
-/** Gives every task without a repo its own copy of the checked-out workspace. */
-async function withWorkspaceCopies(tasks: ResolvedTask[], context: ActionContext, copies: Map<number, string>): Promise<ResolvedTask[]> {
+/** Where each task is cloned from: its repo on this GitHub server, or its own copy of the checked-out workspace. */
+async function sourcesFor(tasks: ResolvedTask[], context: ActionContext, copies: Map<number, string>): Promise<ResolvedTask[]> {
   const out: ResolvedTask[] = [];
   for (const task of tasks) {
     if (task.repo) {
-      out.push(task);
+      out.push({ ...task, repo: cloneSource(task.repo, context.serverUrl) });
       continue;
     }
     const dir = join(context.scratch, 'workspaces', `task-${task.index + 1}`);
@@ -41,7 +41,7 @@ export async function executeTasks(inputs: ActionInputs, context: ActionContext,
   await mkdir(context.scratch, { recursive: true });
   const copies = new Map<number, string>();
   const patchDir = join(context.scratch, 'patches');
-  const tasks = await withWorkspaceCopies(plan.selected, context, copies);
+  const tasks = await sourcesFor(plan.selected, context, copies);
   const progress = new BatchProgress({ stdout: process.stdout, stderr: process.stdout, env: { ...process.env, CI: 'true' } });
   const opened = await openService(inputs, context);
   let report: BatchReport;
@@ -60,8 +60,9 @@ export async function executeTasks(inputs: ActionInputs, context: ActionContext,
     progress.stop();
     await opened.close();
   }
-  // The report names the workspace, not the temporary copy it ran on.
-  report.results = report.results.map((result) => (copies.has(result.index) ? { ...result, repo: null } : result));
+  // The report names the repo as the task did, and the workspace rather than its temporary copy.
+  const given = new Map(plan.selected.map((task) => [task.index, task.repo ?? null]));
+  report.results = report.results.map((result) => ({ ...result, repo: given.get(result.index) ?? null }));
   return { report, cancelled: signal.aborted, copies, patchDir };
 }
 

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { gitFailure, runGit } from '../sandbox/git.js';
+import { runGit, type GitResult } from '../sandbox/git.js';
 
 /** caged's own commits and pushes: a fixed author, none of the repository's hooks, no signing prompt. */
 const OWN_COMMIT = ['-c', 'user.name=caged', '-c', 'user.email=caged@users.noreply.github.com', '-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false'];
@@ -24,12 +24,18 @@ export function gitAuth(serverUrl: string, token: string | undefined): GitAuth {
   };
 }
 
-/** Runs git without a shell; a failure throws with git's own last line, token removed. */
+/** git's reasons: a push names them in `! [rejected]` and `remote:` lines before its closing error. */
+function failure(result: GitResult): string {
+  const lines = result.stderr.split('\n').map((line) => line.trim()).filter((line) => /^(fatal|error|remote|!)/.test(line) || /rejected|denied/.test(line));
+  return lines.slice(-3).join(' / ') || `git exited with ${result.code}`;
+}
+
+/** Runs git without a shell; a failure throws with git's own reasons, token removed. */
 export async function git(args: string[], options: { cwd?: string; auth?: GitAuth; own?: boolean } = {}): Promise<string> {
   const result = await runGit([...(options.own ? OWN_COMMIT : []), ...args], { cwd: options.cwd, env: options.auth?.env });
   if (result.code !== 0) {
     const what = args.find((arg) => !arg.startsWith('-')) ?? 'git';
-    throw new Error(`git ${what} failed: ${options.auth ? options.auth.redact(gitFailure(result)) : gitFailure(result)}`);
+    throw new Error(`git ${what} failed: ${options.auth ? options.auth.redact(failure(result)) : failure(result)}`);
   }
   return result.stdout.toString('utf8').trim();
 }

@@ -41,9 +41,9 @@ export async function taskInputs(inputs: ActionInputs, context: ActionContext): 
   return parseTasksText(text, 'input tasks');
 }
 
-/** GitHub shorthand means this server's GitHub (GitHub Enterprise Server included). */
-function onThisServer(repo: string | undefined, serverUrl: string): string | undefined {
-  if (!repo || serverUrl === 'https://github.com') return repo;
+/** What a task's repo is cloned from: GitHub shorthand means this server's GitHub (GitHub Enterprise Server included). */
+export function cloneSource(repo: string, serverUrl: string): string {
+  if (serverUrl === 'https://github.com') return repo;
   return /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo) && !repo.startsWith('.') ? `${serverUrl}/${repo.replace(/\.git$/, '')}.git` : repo;
 }
 
@@ -62,7 +62,7 @@ export async function planTasks(inputs: ActionInputs, context: ActionContext, ta
     ...(inputs.maxParallel ? { max_parallel: inputs.maxParallel } : {}),
     ...(inputs.failOn ? { fail_on: inputs.failOn } : {}),
   };
-  const all = resolveTasks(defaults, tasks).map((task) => ({ ...task, ...(task.repo ? { repo: onThisServer(task.repo, context.serverUrl) } : {}) }));
+  const all = resolveTasks(defaults, tasks);
   checkBudgets(all, (task) => `task ${task.index + 1}`);
   const selected = selectShard(all, inputs.shard);
   const secrets = readSecrets(
