@@ -30,7 +30,7 @@ export interface ActionContext {
 }
 
 /** CAGED_HOME when set, else under the runner's temp directory, which GitHub empties after the job. */
-export function cagedStateRoot(env: NodeJS.ProcessEnv = process.env): string {
+function cagedStateRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.CAGED_HOME ?? join(env.RUNNER_TEMP ?? tmpdir(), 'caged', 'state');
 }
 

@@ -1,3 +1,4 @@
+import { clip } from '../agents/lines.js';
 import type { BatchReport, TaskOutcome } from '../batch/results.js';
 import { formatChanges, formatDuration } from '../cli/render.js';
 import { formatUsd } from '../money.js';
@@ -62,10 +63,6 @@ export function preformatted(text: string): string {
   return `<pre>${escapeHtml(text).replace(/@/g, '@\u200b')}</pre>`;
 }
 
-export function clip(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, Math.max(0, max - 1))}…` : text;
-}
-
 /** `▓▓▓░░░░░░░ 31%`; over the budget it is full and says so. */
 export function proportionBar(cost: number, budget: number, width = 10): string {
   if (budget <= 0) return '';
@@ -75,7 +72,7 @@ export function proportionBar(cost: number, budget: number, width = 10): string 
   return `${'▓'.repeat(filled)}${'░'.repeat(width - filled)} ${percent}%${ratio > 1 ? ' ⚠️' : ''}`;
 }
 
-export function statusCell(status: SandboxStatus): string {
+function statusCell(status: SandboxStatus): string {
   return `${ICONS[status]} ${STATUS_TEXT[status] ?? status}`;
 }
 
@@ -107,7 +104,7 @@ function row(outcome: TaskOutcome): string {
 
 const TABLE_HEAD = '| # | Task | Repo | Status | Cost / budget | Tokens | Duration | Changes |\n|---:|---|---|---|---|---|---:|---|';
 
-export function countsPhrase(report: BatchReport): string {
+function countsPhrase(report: BatchReport): string {
   const { totals } = report;
   const parts = [
     `${totals.completed} completed`,

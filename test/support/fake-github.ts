@@ -212,10 +212,6 @@ export class FakeGitHub {
     return fake;
   }
 
-  get base(): string {
-    return this.url;
-  }
-
   addComment(issue: number, body: string, login: string, type: 'User' | 'Bot' = 'User'): StoredComment {
     const now = new Date().toISOString();
     const comment = { id: this.#nextId++, issue, body, login, type, created_at: now, updated_at: now };
