@@ -13,11 +13,7 @@ const apiBudget = z
   .positive({ error: 'budget must be more than $0' })
   .transform((value, ctx): Micros => {
     try {
-      const micros = parseUsd(value);
-      // Past the sixth decimal a positive number truncates to $0, which no sandbox can run on.
-      if (micros > 0) return micros;
-      ctx.addIssue({ code: 'custom', message: 'budget must be at least $0.000001' });
-      return z.NEVER;
+      return parseUsd(value);
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: error instanceof MoneyError ? error.message : String(error) });
       return z.NEVER;
