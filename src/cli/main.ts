@@ -23,6 +23,8 @@ export function buildProgram(context: CommandContext): Command {
     .description('Budget-guarded coding-agent batches: each task in its own Docker sandbox with a hard US-dollar budget.')
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
+    // Lets `caged exec ID ls -la` pass the command's own options through.
+    .enablePositionalOptions()
     .addHelpText('after', `\n${EXIT_CODES_HELP}\n`)
     .configureOutput({
       writeOut: (text) => context.io.stdout.write(text),

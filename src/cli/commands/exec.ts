@@ -17,14 +17,18 @@ interface ExecFlags {
 export function registerExec(program: Command, context: CommandContext): void {
   program
     .command('exec')
-    .description('Run a command in a running sandbox: one argument runs with sh -c, several (after --) are argv')
+    .description('Run a command in a running sandbox: one argument runs with sh -c, several are argv (options go before ID)')
+    .passThroughOptions()
     .argument('<id>', 'sandbox id')
     .argument('<command...>', 'the command')
     .option('-e, --env <K=V>', 'environment for this command (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory (default /workspace)')
     .option('--timeout <seconds>', 'stop the command after this many seconds')
-    .action(async (id: string, command: string[], flags: ExecFlags) => {
+    .action(async (id: string, args: string[], flags: ExecFlags) => {
       const { io } = context;
+      // Options pass through after ID, and so does a `--` written out of habit.
+      const command = args[0] === '--' ? args.slice(1) : args;
+      if (command.length === 0) throw InputError.at('caged exec', 'no command: caged exec ID CMD');
       const timeout = flags.timeout === undefined ? undefined : Number(flags.timeout);
       if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0)) throw InputError.at('--timeout', `must be a whole number of seconds, got ${flags.timeout}`);
       const env = parseEnvFlags(flags.env, io.env);

@@ -111,13 +111,16 @@ describe('the CLI against caged serve', () => {
     expect(sandbox).toMatchObject({ id: expect.stringMatching(/^cage-[0-9a-f]{8}$/), template: 'node-20', budget: 3, cost: 0, resources: { cpu: 1, memory: 512 } });
     expect(['creating', 'running']).toContain(sandbox.status);
 
-    const exec = await cli(['exec', sandbox.id, 'cat /workspace/hello.txt; echo "$GREETING $EXTRA"; echo to-stderr >&2; exit 7', '-e', 'EXTRA=there'], base);
+    const exec = await cli(['exec', '-e', 'EXTRA=there', sandbox.id, 'cat /workspace/hello.txt; echo "$GREETING $EXTRA"; echo to-stderr >&2; exit 7'], base);
     expect(exec.code).toBe(7);
     expect(exec.stdout).toBe('hello from the repo\nhi there\n');
     expect(exec.stderr).toBe('to-stderr\n');
     const argv = await cli(['exec', sandbox.id, '--', 'sh', '-c', 'printf "%s|" "$0" "$@"', 'a b', 'c'], base);
     expect(argv.code).toBe(0);
     expect(argv.stdout).toBe('a b|c|');
+    const options = await cli(['exec', sandbox.id, 'ls', '-a', '/workspace'], base);
+    expect(options.code, options.stderr).toBe(0);
+    expect(options.stdout.split('\n')).toEqual(expect.arrayContaining(['.git', 'hello.txt']));
 
     const other = JSON.parse((await cli(['run', '--budget', '1', '--cpus', '1', '--memory', '256', '--json'], base)).stdout);
     ids.push(other.id);
