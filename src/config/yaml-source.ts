@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 import type { Locate, Path } from './issues.js';
 import { InputError, type Problem } from './problems.js';
 
@@ -29,7 +29,26 @@ export function parseYamlSource(text: string, file: string): YamlSource {
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new InputError([{ file, line: 1, col: 1, location: `${file}:1:1`, message: 'the file is empty' }]);
   }
-  return { file, value: doc.toJS({ maxAliasCount: 100 }), locate: locator(doc, lineCounter, file) };
+  return { file, value: toJs(doc, lineCounter, file), locate: locator(doc, lineCounter, file) };
+}
+
+/** Aliases are resolved only here: one without its anchor, or too many of them, is bad input too. */
+function toJs(doc: Document, lineCounter: LineCounter, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    let culprit: Alias | undefined;
+    visit(doc, {
+      Alias(_key, alias) {
+        culprit ??= alias;
+        if (alias.resolve(doc) !== undefined) return undefined;
+        culprit = alias;
+        return visit.BREAK;
+      },
+    });
+    const { line, col } = lineCounter.linePos(culprit?.range?.[0] ?? 0);
+    throw new InputError([{ file, line, col, location: `${file}:${line}:${col}`, message: `YAML: ${(error as Error).message}` }]);
+  }
 }
 
 function dedupe(problems: Problem[]): Problem[] {
