@@ -26,7 +26,8 @@ export class SseParser {
     let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
     if (!this.#started && text.length > 0) {
       this.#started = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      // The decoder already stripped one BOM from bytes (the spec strips one); a string still carries it.
+      if (typeof chunk === 'string' && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     return this.#lines(text);
   }
