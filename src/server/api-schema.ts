@@ -13,7 +13,11 @@ const apiBudget = z
   .positive({ error: 'budget must be more than $0' })
   .transform((value, ctx): Micros => {
     try {
-      return parseUsd(value);
+      const micros = parseUsd(value);
+      // Past the sixth decimal a positive number truncates to $0, which no sandbox can run on.
+      if (micros > 0) return micros;
+      ctx.addIssue({ code: 'custom', message: 'budget must be at least $0.000001' });
+      return z.NEVER;
     } catch (error) {
       ctx.addIssue({ code: 'custom', message: error instanceof MoneyError ? error.message : String(error) });
       return z.NEVER;
