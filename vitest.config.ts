@@ -9,6 +9,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,6 +21,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Containers and agents are heavy on a 2-core runner; a few files at a time keeps timings honest.
           maxWorkers: 3,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
