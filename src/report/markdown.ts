@@ -54,7 +54,8 @@ export function escapeHtml(text: string): string {
  */
 export function inlineText(text: string): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  const markdown = line.replace(/[\\`*_{}[\]()#+\-.!|~]/g, (char) => `\\${char}`);
+  // `$` too: GitHub renders $…$ as math.
+  const markdown = line.replace(/[\\`*_{}[\]()#+\-.!|~$]/g, (char) => `\\${char}`);
   return escapeHtml(markdown).replace(/@/g, '@\u200b');
 }
 
@@ -142,7 +143,7 @@ export function costChart(results: TaskOutcome[]): string {
     `  bar [${shown.map((result) => usd(result.cost.total)).join(', ')}]`,
     '```',
   ];
-  return `${lines.join('\n')}\n<sub>Light bars: budget; dark bars: cost.</sub>`;
+  return `${lines.join('\n')}\n<sub>Each task's budget bar, with its cost drawn over it.</sub>`;
 }
 
 function details(outcome: TaskOutcome, messageChars: number, delivery: string | undefined): string {

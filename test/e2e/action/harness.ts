@@ -201,5 +201,5 @@ export const dispatchEvent: Event = { name: 'workflow_dispatch', payload: { repo
 /** Markdown as a reader sees the text: backslash escapes and HTML entities undone. */
 export function plain(markdown: string): string {
   const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
-  return markdown.replace(/\\([\\`*_{}[\]()#+\-.!|~])/g, '$1').replace(/&(amp|lt|gt|quot|#39);/g, (entity) => entities[entity]!);
+  return markdown.replace(/\\([\\`*_{}[\]()#+\-.!|~$])/g, '$1').replace(/&(amp|lt|gt|quot|#39);/g, (entity) => entities[entity]!);
 }

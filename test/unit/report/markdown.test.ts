@@ -23,8 +23,8 @@ function report(results: TaskOutcome[]): BatchReport {
 
 describe('escaping user text', () => {
   it('keeps HTML, markdown, table pipes and mentions literal in one line', () => {
-    expect(inlineText('<img src=x onerror=alert(1)> | **bold** [link](http://evil) @octocat\nnext')).toBe(
-      '&lt;img src=x onerror=alert\\(1\\)&gt; \\| \\*\\*bold\\*\\* \\[link\\]\\(http://evil\\) @\u200boctocat next',
+    expect(inlineText('<img src=x onerror=alert(1)> | **bold** [link](http://evil) @octocat $x$\nnext')).toBe(
+      '&lt;img src=x onerror=alert\\(1\\)&gt; \\| \\*\\*bold\\*\\* \\[link\\]\\(http://evil\\) @\u200boctocat \\$x\\$ next',
     );
   });
 
