@@ -68,6 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const webhooks = new WebhookSender({
     secretFor: (tenant) => store.webhookSecret(tenant),
     record: (tenant, attempt) => store.recordDelivery(tenant, attempt),
+    queue: { add: (delivery) => store.queueDelivery(delivery), settle: (deliveryId) => store.settleDelivery(deliveryId) },
     allowPrivate: options.allowPrivateWebhooks,
     ...options.webhookRetry,
   });
@@ -78,6 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { maxConcurrent: options.maxConcurrent ?? 8, allowPrivateWebhooks: options.allowPrivateWebhooks ?? false, allowLocalRepos: options.allowLocalRepos ?? false },
     dataDir,
   );
+  webhooks.resume(store.unsettledDeliveries());
   for (const info of app.endOrphans()) log(`caged: ${info.id} ended: ${info.reason}`);
 
   const onCharge = (charge: ChargeEvent) => store.appendCharge(charge);

@@ -7,6 +7,7 @@ import type { ChargeKind } from '../ledger/ledger.js';
 import type { Micros } from '../money.js';
 import type { SandboxStatus } from '../sandbox/types.js';
 import { SecretBox, type Sealed } from './secret-box.js';
+import type { QueuedDelivery } from './webhooks.js';
 
 /**
  * The server's durable state in one SQLite file: API keys (hashed), sandboxes, an append-only
@@ -71,6 +72,15 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_tenant ON webhook_deliveries (tenant, sandbox_id);
+CREATE TABLE IF NOT EXISTS webhook_queue (
+  delivery_id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  sandbox_id TEXT NOT NULL,
+  event TEXT NOT NULL,
+  url TEXT NOT NULL,
+  body TEXT NOT NULL,
+  settled INTEGER NOT NULL DEFAULT 0
+);
 `;
 
 export const KEY_PREFIX = 'caged_sk_';
@@ -309,6 +319,27 @@ export class Store {
     this.#db
       .prepare('INSERT INTO webhook_deliveries (delivery_id, tenant, sandbox_id, event, url, attempt, status, error, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(delivery.delivery_id, tenant, delivery.sandbox_id, delivery.event, delivery.url, delivery.attempt, delivery.status, delivery.error, new Date().toISOString());
+  }
+
+  queueDelivery(delivery: QueuedDelivery): void {
+    this.#db
+      .prepare('INSERT INTO webhook_queue (delivery_id, tenant, sandbox_id, event, url, body) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(delivery.deliveryId, delivery.tenant, delivery.sandboxId, delivery.event, delivery.url, delivery.body);
+  }
+
+  settleDelivery(deliveryId: string): void {
+    this.#db.prepare('UPDATE webhook_queue SET settled = 1 WHERE delivery_id = ?').run(deliveryId);
+  }
+
+  /** Deliveries that neither succeeded nor gave up, with the attempts already made. */
+  unsettledDeliveries(): QueuedDelivery[] {
+    return this.#db
+      .prepare(
+        `SELECT q.delivery_id AS deliveryId, q.tenant, q.sandbox_id AS sandboxId, q.event, q.url, q.body,
+           COALESCE((SELECT MAX(attempt) FROM webhook_deliveries d WHERE d.delivery_id = q.delivery_id), 0) AS attempts
+         FROM webhook_queue q WHERE q.settled = 0 ORDER BY q.rowid`,
+      )
+      .all() as QueuedDelivery[];
   }
 
   deliveries(tenant: string, sandboxId?: string): DeliveryRecord[] {

