@@ -101,4 +101,17 @@ describe('Store', () => {
     expect(store.deleteSecret('t2', 'TOKEN')).toBe(false);
     expect(store.deleteSecret('t1', 'TOKEN')).toBe(true);
   });
+
+  it('keeps webhook deliveries queued until settled, with the attempts made so far', () => {
+    const { store } = open();
+    const queued = { deliveryId: 'dlv_1', tenant: 't1', sandboxId: 'cage-00000001', event: 'sandbox.completed' as const, url: 'https://hooks.example.com/', body: '{}', attempts: 0 };
+    store.queueDelivery(queued);
+    store.recordDelivery('t1', { delivery_id: 'dlv_1', sandbox_id: 'cage-00000001', event: 'sandbox.completed', url: queued.url, attempt: 1, status: 500, error: 'HTTP 500' });
+    store.recordDelivery('t1', { delivery_id: 'dlv_1', sandbox_id: 'cage-00000001', event: 'sandbox.completed', url: queued.url, attempt: 2, status: null, error: 'ECONNREFUSED' });
+    expect(store.unsettledDeliveries()).toEqual([{ ...queued, attempts: 2 }]);
+    store.settleDelivery('dlv_1');
+    expect(store.unsettledDeliveries()).toEqual([]);
+    expect(store.deliveries('t1').map((entry) => entry.attempt)).toEqual([1, 2]);
+    expect(store.deliveries('t2')).toEqual([]);
+  });
 });
