@@ -78,7 +78,7 @@ async function ensureLocalServer(io: Io): Promise<{ url: string; key: string }> 
     const log = openSync(join(dir, 'server.log'), 'a', 0o600);
     const child = spawn(
       process.execPath,
-      [cliEntry(), 'serve', '--data-dir', dir, '--host', '127.0.0.1', '--port', '0', '--allow-local-repos', '--allow-private-webhooks'],
+      [cliEntry(), 'serve', '--data-dir', dir, '--host', '127.0.0.1', '--port', '0', '--allow-local-repos', '--allow-private-targets'],
       // Its own cwd: a long-lived server must not pin the directory the first command ran in.
       { detached: true, cwd: dir, stdio: ['ignore', log, log], env: { ...io.env, CAGED_ADMIN_KEY: key } },
     );

@@ -11,12 +11,13 @@ import { resolveRepo, RepoSourceError } from '../sandbox/repo-source.js';
 import { FINAL_STATUSES, LABELS, type Command, type SandboxStatus } from '../sandbox/types.js';
 import type { CreateSandboxBody } from './api-schema.js';
 import { isActive, type KeyRecord, type Store } from './store.js';
-import { webhookTargetProblem, type WebhookSender } from './webhooks.js';
+import { outboundTargetProblem, type WebhookSender } from './webhooks.js';
 
 export interface AppOptions {
   /** Sandboxes a key may run at once unless the key says otherwise. */
   maxConcurrent: number;
-  allowPrivateWebhooks: boolean;
+  /** Webhooks and provider base URLs may point at loopback and private addresses. */
+  allowPrivateTargets: boolean;
   /** Local paths and file:// repos read the server's own disk: only for one-user servers. */
   allowLocalRepos: boolean;
 }
@@ -60,10 +61,16 @@ export class CagedApp {
   async create(key: KeyRecord, body: CreateSandboxBody): Promise<SandboxInfo> {
     const { name, repo, ref, prompt, command, git_token: gitToken, labels, env, ...layer } = body;
     const problems: Problem[] = [];
-    for (const field of ['on_complete', 'on_budget_exceeded'] as const) {
-      const url = body[field];
-      const problem = url === undefined ? undefined : webhookTargetProblem(url, this.options.allowPrivateWebhooks);
-      if (problem) problems.push({ location: jsonPath([field]), path: [field], message: `${field} ${problem}` });
+    // The server calls these from the host: a tenant must not point them inward.
+    const outbound: Array<[Array<string>, string | undefined]> = [
+      [['on_complete'], body.on_complete],
+      [['on_budget_exceeded'], body.on_budget_exceeded],
+      [['providers', 'anthropic', 'base_url'], body.providers?.anthropic?.base_url],
+      [['providers', 'openai', 'base_url'], body.providers?.openai?.base_url],
+    ];
+    for (const [path, url] of outbound) {
+      const problem = url === undefined ? undefined : outboundTargetProblem(url, this.options.allowPrivateTargets);
+      if (problem) problems.push({ location: jsonPath(path), path, message: `${path.join('.')} ${problem}` });
     }
     if (repo !== undefined) {
       try {

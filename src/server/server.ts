@@ -19,7 +19,7 @@ export interface ServerOptions {
   port?: number;
   /** Default sandboxes per key at once (default 8). */
   maxConcurrent?: number;
-  allowPrivateWebhooks?: boolean;
+  allowPrivateTargets?: boolean;
   allowLocalRepos?: boolean;
   webhookRetry?: { attempts?: number; baseDelayMs?: number };
   /** Registered as an admin key when unknown (CAGED_ADMIN_KEY): how a launcher knows its key. */
@@ -69,14 +69,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secretFor: (tenant) => store.webhookSecret(tenant),
     record: (tenant, attempt) => store.recordDelivery(tenant, attempt),
     queue: { add: (delivery) => store.queueDelivery(delivery), settle: (deliveryId) => store.settleDelivery(deliveryId) },
-    allowPrivate: options.allowPrivateWebhooks,
+    allowPrivate: options.allowPrivateTargets,
     ...options.webhookRetry,
   });
   const app = new CagedApp(
     store,
     engine,
     webhooks,
-    { maxConcurrent: options.maxConcurrent ?? 8, allowPrivateWebhooks: options.allowPrivateWebhooks ?? false, allowLocalRepos: options.allowLocalRepos ?? false },
+    { maxConcurrent: options.maxConcurrent ?? 8, allowPrivateTargets: options.allowPrivateTargets ?? false, allowLocalRepos: options.allowLocalRepos ?? false },
     dataDir,
   );
   webhooks.resume(store.unsettledDeliveries());

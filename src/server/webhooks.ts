@@ -116,8 +116,8 @@ export function isPrivateAddress(address: string): boolean {
   return false;
 }
 
-/** Why a webhook URL may not be used, or undefined. Names are checked again at each connection. */
-export function webhookTargetProblem(url: string, allowPrivate: boolean): string | undefined {
+/** Why a URL the server would call (webhook, provider base URL) may not be used, or undefined. */
+export function outboundTargetProblem(url: string, allowPrivate: boolean): string | undefined {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -129,7 +129,7 @@ export function webhookTargetProblem(url: string, allowPrivate: boolean): string
   if (allowPrivate) return undefined;
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
   if (host === 'localhost' || host.endsWith('.localhost') || isPrivateAddress(host)) {
-    return `${parsed.hostname} is a loopback or private address; this server does not call those (start it with --allow-private-webhooks)`;
+    return `${parsed.hostname} is a loopback or private address; this server does not call those (start it with --allow-private-targets)`;
   }
   return undefined;
 }
@@ -224,7 +224,7 @@ export class WebhookSender {
 
   async #attempt(queued: QueuedDelivery, secret: string): Promise<{ status: number | null; error: string | null }> {
     const { url, body, event, deliveryId } = queued;
-    const problem = webhookTargetProblem(url, this.#options.allowPrivate);
+    const problem = outboundTargetProblem(url, this.#options.allowPrivate);
     if (problem) return { status: null, error: problem };
     const timestamp = String(Math.floor(Date.now() / 1000));
     try {

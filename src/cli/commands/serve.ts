@@ -8,7 +8,7 @@ interface ServeFlags {
   port: string;
   dataDir?: string;
   maxConcurrent?: string;
-  allowPrivateWebhooks?: boolean;
+  allowPrivateTargets?: boolean;
   allowLocalRepos?: boolean;
 }
 
@@ -20,7 +20,7 @@ export function registerServe(program: Command, context: CommandContext): void {
     .option('--port <port>', 'port to listen on (0: any free port)', '7433')
     .option('--data-dir <dir>', 'store, secrets key and workspaces (default: $CAGED_HOME/server)')
     .option('--max-concurrent <n>', 'sandboxes each API key may run at once, unless the key says otherwise (default 8)')
-    .option('--allow-private-webhooks', 'let webhooks call loopback and private addresses')
+    .option('--allow-private-targets', 'let webhooks and provider base URLs point at loopback and private addresses')
     .option('--allow-local-repos', 'let sandboxes clone local paths of this host (one-user servers only)')
     .action(async (flags: ServeFlags) => {
       const { io } = context;
@@ -38,7 +38,7 @@ export function registerServe(program: Command, context: CommandContext): void {
         host: flags.host,
         port,
         maxConcurrent,
-        allowPrivateWebhooks: flags.allowPrivateWebhooks,
+        allowPrivateTargets: flags.allowPrivateTargets,
         allowLocalRepos: flags.allowLocalRepos,
         adminKey: io.env.CAGED_ADMIN_KEY || undefined,
         log: (line) => io.stderr.write(`${line}\n`),

@@ -113,6 +113,7 @@ describe('caged serve: REST API', () => {
       [SEED_BODY, '$.secrets[0]', /secret ANTHROPIC_API_KEY is not set for this API key/],
       [{ budget: 1, on_complete: 'http://127.0.0.1:9/hook' }, '$.on_complete', /loopback or private/],
       [{ budget: 1, repo: '/etc' }, '$.repo', /does not read local paths/],
+      [{ budget: 1, providers: { anthropic: { base_url: 'http://169.254.169.254/latest' } } }, '$.providers.anthropic.base_url', /loopback or private/],
     ];
     for (const [body, path, message] of cases) {
       const answer = await h.call('POST', '/v1/sandboxes', { key: keyA, body });

@@ -23,7 +23,7 @@ describe('webhooks', () => {
   const attempts = new Map<string, number>();
 
   beforeAll(async () => {
-    h = await startTestServer({ allowPrivateWebhooks: true, webhookRetry: { baseDelayMs: 100 } });
+    h = await startTestServer({ allowPrivateTargets: true, webhookRetry: { baseDelayMs: 100 } });
     secret = await h.client().webhookSecret();
     // Fails every delivery twice with a 500, then takes it.
     receiver = createServer((req, res) => {
@@ -128,7 +128,7 @@ describe('webhooks', () => {
       });
     });
     await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
-    const first = await startTestServer({ allowPrivateWebhooks: true, webhookRetry: { baseDelayMs: 600_000 } });
+    const first = await startTestServer({ allowPrivateTargets: true, webhookRetry: { baseDelayMs: 600_000 } });
     let second: ServerHarness | undefined;
     try {
       const created = await first.call('POST', '/v1/sandboxes', {
@@ -140,7 +140,7 @@ describe('webhooks', () => {
       await first.close();
       expect(statuses).toEqual([503]);
 
-      second = await startTestServer({ dataDir: first.dataDir, adminKey: first.adminKey, allowPrivateWebhooks: true, webhookRetry: { baseDelayMs: 100 } });
+      second = await startTestServer({ dataDir: first.dataDir, adminKey: first.adminKey, allowPrivateTargets: true, webhookRetry: { baseDelayMs: 100 } });
       await second.server.app.webhooks.idle();
       expect(statuses).toEqual([503, 200]);
       expect(new Set(ids).size).toBe(1);

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isPrivateAddress, verifyWebhookSignature, webhookSignature, webhookTargetProblem } from '../../../src/server/webhooks.js';
+import { isPrivateAddress, verifyWebhookSignature, webhookSignature, outboundTargetProblem } from '../../../src/server/webhooks.js';
 
 describe('webhook signatures', () => {
   const secret = 'whsec_test';
@@ -35,12 +35,12 @@ describe('webhook targets', () => {
   });
 
   it('refuses inward targets unless allowed, and URLs with credentials always', () => {
-    expect(webhookTargetProblem('https://hooks.example.com/done', false)).toBeUndefined();
-    expect(webhookTargetProblem('http://localhost:8080/x', false)).toMatch(/loopback or private/);
-    expect(webhookTargetProblem('http://[::1]:8080/x', false)).toMatch(/loopback or private/);
-    expect(webhookTargetProblem('http://10.0.0.5/x', false)).toMatch(/--allow-private-webhooks/);
-    expect(webhookTargetProblem('http://127.0.0.1:8080/x', true)).toBeUndefined();
-    expect(webhookTargetProblem('https://user:pw@hooks.example.com/', true)).toBe('must not carry credentials');
-    expect(webhookTargetProblem('ftp://hooks.example.com/', true)).toBe('must be an http(s) URL');
+    expect(outboundTargetProblem('https://hooks.example.com/done', false)).toBeUndefined();
+    expect(outboundTargetProblem('http://localhost:8080/x', false)).toMatch(/loopback or private/);
+    expect(outboundTargetProblem('http://[::1]:8080/x', false)).toMatch(/loopback or private/);
+    expect(outboundTargetProblem('http://10.0.0.5/x', false)).toMatch(/--allow-private-targets/);
+    expect(outboundTargetProblem('http://127.0.0.1:8080/x', true)).toBeUndefined();
+    expect(outboundTargetProblem('https://user:pw@hooks.example.com/', true)).toBe('must not carry credentials');
+    expect(outboundTargetProblem('ftp://hooks.example.com/', true)).toBe('must be an http(s) URL');
   });
 });
