@@ -15,13 +15,14 @@ afterAll(async () => {
   await harness?.cleanup();
 });
 
-/** The fixture runs the built code: stale lib/ would test something else than src/. */
+/** The fixture runs the built code: a stale lib/ would test something else than src/. */
 function requireFreshBuild(): void {
-  const built = join(repoRoot, 'lib', 'sandbox', 'docker.js');
-  if (!existsSync(built)) throw new Error('lib/sandbox/docker.js is missing: run `npm run build` first');
   const sources = join(repoRoot, 'src', 'sandbox');
-  const newest = Math.max(...readdirSync(sources).map((name) => statSync(join(sources, name)).mtimeMs));
-  if (statSync(built).mtimeMs < newest) throw new Error('lib/ is older than src/sandbox: run `npm run build` first');
+  for (const name of readdirSync(sources).filter((file) => file.endsWith('.ts'))) {
+    const built = join(repoRoot, 'lib', 'sandbox', name.replace(/\.ts$/, '.js'));
+    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first`);
+    if (statSync(built).mtimeMs < statSync(join(sources, name)).mtimeMs) throw new Error(`lib/ is older than src/sandbox/${name}: run \`npm run build\` first`);
+  }
 }
 
 async function managedIds(): Promise<string[]> {
