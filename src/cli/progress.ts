@@ -11,6 +11,7 @@ interface Row {
   cost: number;
   budget: number;
   startedAt?: number;
+  endedAt?: number;
   note: string;
 }
 
@@ -50,6 +51,7 @@ export class BatchProgress {
     } else {
       const { outcome } = event;
       row.status = outcome.status;
+      row.endedAt = Date.now();
       row.cost = outcome.cost.total;
       row.note = outcome.reason ?? formatChanges(outcome.changes);
       this.#line(
@@ -67,6 +69,9 @@ export class BatchProgress {
     } else if (event.type === 'status') {
       const row = this.#row(event.id);
       if (row) row.status = event.status;
+    } else if (event.type === 'progress') {
+      const row = this.#row(event.id);
+      if (row && !row.endedAt) row.note = event.text;
     }
   }
 
@@ -101,7 +106,7 @@ export class BatchProgress {
     this.#clear();
     const now = Date.now();
     const lines = [...this.#rows.values()].map((row) => {
-      const elapsed = row.startedAt ? formatDuration((now - row.startedAt) / 1000) : '';
+      const elapsed = row.startedAt ? formatDuration(((row.endedAt ?? now) - row.startedAt) / 1000) : '';
       return [row.id ?? '-'.padEnd(13), row.label.slice(0, 36).padEnd(36), row.status.padEnd(10), `${formatUsd(row.cost)}/${formatUsd(row.budget)}`.padEnd(16), elapsed.padEnd(7), row.note].join(' ').trimEnd();
     });
     this.io.stderr.write(`${lines.join('\n')}\n`);
