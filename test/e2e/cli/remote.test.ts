@@ -102,11 +102,14 @@ describe('the CLI against caged serve', () => {
     expect(denied.stderr).toContain('only an admin API key');
   });
 
-  it('runs detached, execs with streamed output and exit codes, lists, logs, destroys', async () => {
+  let sandbox: { id: string; status: string };
+  let other: { id: string; status: string };
+
+  it('runs detached and execs with streamed output and exit codes', async () => {
     const repo = makeRepo({ 'hello.txt': 'hello from the repo\n' });
     const run = await cli(['run', '--template', 'node-20', '--cpus', '1', '--memory', '512', '--repo', repo, '--budget', '3', '--env', 'GREETING=hi', '--json'], base);
     expect(run.code, run.stderr).toBe(0);
-    const sandbox = JSON.parse(run.stdout);
+    sandbox = JSON.parse(run.stdout);
     ids.push(sandbox.id);
     expect(sandbox).toMatchObject({ id: expect.stringMatching(/^cage-[0-9a-f]{8}$/), template: 'node-20', budget: 3, cost: 0, resources: { cpu: 1, memory: 512 } });
     expect(['creating', 'running']).toContain(sandbox.status);
@@ -122,8 +125,11 @@ describe('the CLI against caged serve', () => {
     expect(options.code, options.stderr).toBe(0);
     expect(options.stdout.split('\n')).toEqual(expect.arrayContaining(['.git', 'hello.txt']));
 
-    const other = JSON.parse((await cli(['run', '--budget', '1', '--cpus', '1', '--memory', '256', '--json'], base)).stdout);
+    other = JSON.parse((await cli(['run', '--budget', '1', '--cpus', '1', '--memory', '256', '--json'], base)).stdout);
     ids.push(other.id);
+  });
+
+  it('lists (table and JSON), shows logs and usage, destroys', async () => {
     const table = await cli(['list'], base);
     const lines = table.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^ID\s+TEMPLATE\s+STATUS\s+COST\s+BUDGET\s+UPTIME$/);
