@@ -8,7 +8,7 @@ import { InputError } from '../config/problems.js';
 import { startEgressProxy, proxyEnv, type EgressProxy } from '../gateway/egress.js';
 import { Gateway, type GatewayListener, type UsageEvent } from '../gateway/gateway.js';
 import { Ledger, type ExceededEvent } from '../ledger/ledger.js';
-import { formatUsd } from '../money.js';
+import { formatUsd, type Micros } from '../money.js';
 import { computeRatesFrom } from '../pricing/compute.js';
 import { createPriceBook } from '../pricing/price.js';
 import { newSandboxId } from '../sandbox/ids.js';
@@ -87,6 +87,15 @@ interface SandboxRecord {
   token?: string;
   agentBinaries: ResolvedAgentBinary[];
   finishing?: Promise<void>;
+}
+
+/** See `LocalEngine.adoptionState` and `LocalEngine.adopt`. */
+export interface AdoptionState {
+  request: Omit<CreateSandboxRequest, 'secrets' | 'gitToken'>;
+  keys: ProviderKeys;
+  baseCommit?: string;
+  /** Where the sandbox reaches the gateway (and its egress proxy), and the token it holds. */
+  gateway?: { host: string; port: number; token: string; proxyPort?: number };
 }
 
 /** The engine every face uses in-process: sandbox backend + gateway + ledger + guard. */
@@ -184,6 +193,86 @@ export class LocalEngine implements SandboxService {
       () => this.#startJob(record),
       (error: unknown) => void this.#finish(record, 'failed', errorMessage(error)),
     );
+    return this.#snapshot(record);
+  }
+
+  /**
+   * What a controller keeps (sealed: it holds provider keys and the sandbox's gateway token) to
+   * re-adopt a running sandbox with `adopt` after it restarts; undefined until the sandbox runs.
+   */
+  adoptionState(id: string): AdoptionState | undefined {
+    const record = this.#record(id);
+    if (record.info.status !== 'running') return undefined;
+    const { secrets: _secrets, gitToken: _gitToken, ...request } = record.request;
+    const gateway = record.listeners.find((listener): listener is GatewayListener => 'port' in listener && listener.url === record.gatewayUrl);
+    const proxy = record.listeners.find((listener) => listener !== gateway);
+    return {
+      request,
+      keys: record.keys,
+      ...(record.baseCommit ? { baseCommit: record.baseCommit } : {}),
+      ...(gateway && record.token
+        ? { gateway: { host: gateway.host, port: gateway.port, token: record.token, ...(proxy ? { proxyPort: Number(new URL(proxy.url).port) } : {}) } }
+        : {}),
+    };
+  }
+
+  /**
+   * Takes over a running sandbox of an earlier controller (same host, same state root): the
+   * ledger opens with the spend it already had, the gateway serves its token on the same address
+   * again, and the guard (budget, compute, idle and wall clock) resumes. Its job, if it had one,
+   * cannot be watched again: the caller ends such sandboxes instead.
+   */
+  async adopt(info: SandboxInfo, state: AdoptionState, prior: { llm: Micros; compute: Micros }): Promise<SandboxInfo> {
+    if (this.#closed) throw new SandboxStateError('the engine is shutting down');
+    if (this.#records.has(info.id)) throw new SandboxStateError(`sandbox ${info.id} is already this engine's`);
+    if (!(await this.#backend.sample(info.id)).running) throw new SandboxStateError(`the container of ${info.id} no longer runs`);
+    const { config } = state.request;
+    if (config.budget === undefined) throw new SandboxStateError(`sandbox ${info.id} has no budget`);
+    let resolveDone!: (done: SandboxInfo) => void;
+    const startedAt = Date.parse(info.started_at ?? info.created_at);
+    const record: SandboxRecord = {
+      info: { ...structuredClone(info), status: 'running' },
+      request: state.request,
+      keys: state.keys,
+      ...(state.baseCommit ? { baseCommit: state.baseCommit } : {}),
+      listeners: [],
+      ready: Promise.resolve(),
+      done: new Promise<SandboxInfo>((resolve) => {
+        resolveDone = resolve;
+      }),
+      resolveDone,
+      stopping: false,
+      ticks: 0,
+      lastActivityAt: Date.now(),
+      startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
+      execs: new Set(),
+      agentBinaries: [],
+    };
+    this.#records.set(info.id, record);
+    try {
+      if (state.gateway) {
+        const { host, port, token, proxyPort } = state.gateway;
+        this.gateway.register(info.id, {
+          keys: record.keys,
+          prices: config.pricing?.models ? createPriceBook(config.pricing.models) : undefined,
+          upstreams: { anthropic: config.providers?.anthropic?.base_url, openai: config.providers?.openai?.base_url },
+          token,
+        });
+        const listener = await this.gateway.listen(host, port);
+        record.listeners.push(listener);
+        record.gatewayUrl = listener.url.replace(/\/$/, '');
+        record.token = token;
+        if (proxyPort !== undefined) record.listeners.push(await startEgressProxy({ host, port: proxyPort, allowed: config.allowed_hosts }));
+      }
+    } catch (error) {
+      this.gateway.unregister(info.id);
+      await Promise.all(record.listeners.map((listener) => listener.close().catch(() => undefined)));
+      this.#records.delete(info.id);
+      throw error;
+    }
+    // Opened last: a budget already spent ends the sandbox at once, through the usual path.
+    this.ledger.open(info.id, config.budget, prior);
+    if (!isFinal(record.info.status)) this.#startWatch(record);
     return this.#snapshot(record);
   }
 

@@ -133,10 +133,13 @@ export class Gateway extends EventEmitter<{
     });
   }
 
-  /** Issues the token the sandbox uses as its API key. The ledger account is the caller's to open. */
-  register(sandboxId: string, opts: { keys: SandboxKeys; prices?: PriceBook; upstreams?: Upstreams }): { token: string } {
+  /**
+   * Issues the token the sandbox uses as its API key (or takes back `token`, the one a re-adopted
+   * sandbox already holds). The ledger account is the caller's to open.
+   */
+  register(sandboxId: string, opts: { keys: SandboxKeys; prices?: PriceBook; upstreams?: Upstreams; token?: string }): { token: string } {
     this.unregister(sandboxId);
-    const token = `sk-caged-${randomBytes(32).toString('base64url')}`;
+    const token = opts.token ?? `sk-caged-${randomBytes(32).toString('base64url')}`;
     const registration: Registration = { sandboxId, tokenHash: hashToken(token), keys: { ...opts.keys }, prices: opts.prices, upstreams: opts.upstreams };
     this.#byToken.set(registration.tokenHash, registration);
     this.#bySandbox.set(sandboxId, registration);
