@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { InputError, jsonPath, type Problem } from '../config/problems.js';
 import { mergeLayers, type ConfigLayer } from '../config/schema.js';
 import { sandboxToJson } from '../engine/json.js';
-import type { LocalEngine } from '../engine/local-engine.js';
+import type { AdoptionState, LocalEngine } from '../engine/local-engine.js';
 import { enginePaths, type EnginePaths } from '../engine/paths.js';
 import { SandboxNotFoundError, SandboxStateError, type EngineEvent, type ExecOutcome, type ExecRequestOptions, type ListFilter, type SandboxInfo } from '../engine/service.js';
 import { toUsd } from '../money.js';
 import { resolveRepo, RepoSourceError } from '../sandbox/repo-source.js';
 import { FINAL_STATUSES, LABELS, type Command, type SandboxStatus } from '../sandbox/types.js';
 import type { CreateSandboxBody } from './api-schema.js';
-import { isActive, type KeyRecord, type Store } from './store.js';
+import { isActive, type KeyRecord, type Store, type StoredSandbox } from './store.js';
 import { outboundTargetProblem, type WebhookSender } from './webhooks.js';
 
 export interface AppOptions {
@@ -30,7 +30,7 @@ export class TooManySandboxesError extends Error {
 }
 
 /** Why a sandbox ended when its controller stopped under it (kill -9, crash, host reboot). */
-export const RESTART_REASON = 'controller restarted: the caged server stopped while the sandbox ran, so it was ended and removed';
+export const RESTART_REASON = 'controller restarted: the caged server stopped while the sandbox ran and could not take it back, so it was ended and removed';
 
 /**
  * The server's domain layer: every operation is scoped to one tenant (API key), keeps the store
@@ -213,13 +213,36 @@ export class CagedApp {
   }
 
   /**
-   * Sandboxes left `creating`/`running` by an earlier server life: the caller has removed their
-   * Docker objects; here they end as `failed` with the reason recorded and their spend as the
-   * ledger has it, and their on_complete webhook fires.
+   * Takes a running sandbox of an earlier server life back under guard, with the spend its
+   * ledger rows add up to. Throws when it cannot be adopted (the caller ends it instead).
+   */
+  async adopt(stored: StoredSandbox, state: AdoptionState): Promise<SandboxInfo> {
+    const { tenant, info } = stored;
+    this.#mine.add(info.id);
+    this.#tenants.set(info.id, tenant);
+    try {
+      const adopted = await this.engine.adopt(info, state, this.store.spend(info.id));
+      // A budget already spent ends it during adoption; only a running one counts as active.
+      if (!FINAL_STATUSES.has(adopted.status)) this.#activeOf(tenant).add(info.id);
+      this.store.saveSandbox(tenant, adopted);
+      return adopted;
+    } catch (error) {
+      this.#mine.delete(info.id);
+      this.#tenants.delete(info.id);
+      throw error;
+    }
+  }
+
+  /**
+   * Sandboxes left `creating`/`running` by an earlier server life and not adopted: the caller has
+   * removed their Docker objects; here they end as `failed` with the reason recorded and their
+   * spend as the ledger has it, and their on_complete webhook fires.
    */
   endOrphans(): SandboxInfo[] {
     const ended: SandboxInfo[] = [];
     for (const { tenant, info, webhooks } of this.store.unfinished()) {
+      if (this.#mine.has(info.id)) continue;
+      this.store.forgetAdoption(info.id);
       const final: SandboxInfo = { ...info, status: 'failed', reason: RESTART_REASON, ended_at: new Date().toISOString() };
       this.store.saveSandbox(tenant, final);
       const saved = this.store.sandbox(info.id)!.info;
@@ -242,6 +265,12 @@ export class CagedApp {
         return;
       }
       case 'status':
+        if (event.status === 'running' && this.#mine.has(event.id)) {
+          const state = this.engine.adoptionState(event.id);
+          if (state) this.store.saveAdoption(event.id, state);
+        }
+        this.#save(event.id);
+        return;
       case 'cost':
         this.#save(event.id);
         return;
@@ -265,6 +294,7 @@ export class CagedApp {
         const stored = this.store.sandbox(event.sandbox.id);
         if (!stored) return;
         this.store.saveSandbox(stored.tenant, event.sandbox);
+        this.store.forgetAdoption(event.sandbox.id);
         this.#active.get(stored.tenant)?.delete(event.sandbox.id);
         if (stored.webhooks.on_complete) {
           this.webhooks.send({

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import type { AdoptionState } from '../engine/local-engine.js';
 import type { SandboxInfo } from '../engine/service.js';
 import type { ChargeKind } from '../ledger/ledger.js';
 import type { Micros } from '../money.js';
@@ -72,6 +73,12 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
   at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS deliveries_tenant ON webhook_deliveries (tenant, sandbox_id);
+CREATE TABLE IF NOT EXISTS adoptions (
+  sandbox_id TEXT PRIMARY KEY,
+  iv BLOB NOT NULL,
+  data BLOB NOT NULL,
+  tag BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS webhook_queue (
   delivery_id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
@@ -250,6 +257,24 @@ export class Store {
   /** Sandboxes whose last recorded status was not final: their controller stopped under them. */
   unfinished(): StoredSandbox[] {
     return (this.#db.prepare(`${SANDBOX_SELECT} WHERE s.status IN ('creating', 'running')`).all() as SandboxRow[]).map(fromRow);
+  }
+
+  /** What re-adopting a running sandbox takes; sealed, as it holds provider keys and the gateway token. */
+  saveAdoption(id: string, state: AdoptionState): void {
+    const sealed = this.#box.seal(JSON.stringify(state), `adoption:${id}`);
+    this.#db
+      .prepare('INSERT INTO adoptions (sandbox_id, iv, data, tag) VALUES (?, ?, ?, ?) ON CONFLICT (sandbox_id) DO UPDATE SET iv = excluded.iv, data = excluded.data, tag = excluded.tag')
+      .run(id, sealed.iv, sealed.data, sealed.tag);
+  }
+
+  adoption(id: string): AdoptionState | undefined {
+    const row = this.#db.prepare('SELECT iv, data, tag FROM adoptions WHERE sandbox_id = ?').get(id) as Sealed | undefined;
+    return row && (JSON.parse(this.#box.open(row, `adoption:${id}`)) as AdoptionState);
+  }
+
+  /** Once a sandbox has ended its adoption state is of no use, and it holds secrets. */
+  forgetAdoption(id: string): void {
+    this.#db.prepare('DELETE FROM adoptions WHERE sandbox_id = ?').run(id);
   }
 
   // --- ledger -------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ describe('the local server the CLI starts by itself', () => {
     await stopLocalServer(join(work, 'home'));
   });
 
-  it('starts once for concurrent first commands, says so once, and starts again after a kill -9', async () => {
+  it('starts once for concurrent first commands, says so once, and starts again after a kill -9, adopting its sandbox', async () => {
     const first = await Promise.all([0, 1, 2].map(() => runCli(['list', '--json'], { env, cwd: work })));
     for (const result of first) {
       expect(result.code, result.stderr).toBe(0);
@@ -29,6 +29,8 @@ describe('the local server the CLI starts by itself', () => {
 
     const run = await runCli(['run', '--budget', '1', '--cpus', '1', '--memory', '256', '--json'], { env, cwd: work });
     const { id } = JSON.parse(run.stdout);
+    // exec waits until the sandbox runs.
+    expect((await runCli(['exec', id, 'true'], { env, cwd: work })).code).toBe(0);
     process.kill(state.pid, 'SIGKILL');
     for (let waited = 0; processAlive(state.pid) && waited < 10_000; waited += 50) await sleep(50);
 
@@ -36,7 +38,11 @@ describe('the local server the CLI starts by itself', () => {
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toMatch(/^caged: started a local caged server/);
     expect(readServerState(serverDir)!.pid).not.toBe(state.pid);
-    expect(JSON.parse(after.stdout)).toEqual([expect.objectContaining({ id, status: 'failed', reason: expect.stringMatching(/^controller restarted/), budget: 1 })]);
+    // The new server took the running sandbox back: it still runs, and execs work again.
+    expect(JSON.parse(after.stdout)).toEqual([expect.objectContaining({ id, status: 'running', budget: 1 })]);
+    const exec = await runCli(['exec', id, 'echo back'], { env, cwd: work });
+    expect(exec.stdout).toBe('back\n');
+    expect((await runCli(['destroy', id, '--force'], { env, cwd: work })).code).toBe(0);
     expect(await containersOf(id)).toEqual([]);
   });
 });

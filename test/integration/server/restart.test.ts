@@ -4,19 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RemoteClient } from '../../../src/client/remote.js';
 import { mergeLayers } from '../../../src/config/schema.js';
 import { RESTART_REASON } from '../../../src/server/app.js';
 import { processAlive, readServerState } from '../../../src/server/state.js';
 import { newApiKey } from '../../../src/server/store.js';
 import { CAGED_BIN } from '../../support/cli.js';
-import { containersOf } from '../../support/engine-harness.js';
+import { containersOf, REAL_ANTHROPIC_KEY } from '../../support/engine-harness.js';
+import { startFakeAnthropic, type FakeAnthropic } from '../../support/fake-anthropic.js';
 
 /** `caged serve` as its own process (the built CLI), so that it can be killed with SIGKILL. */
-async function serve(dataDir: string, key: string): Promise<{ child: ChildProcess; url: string }> {
+async function serve(dataDir: string, key: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CAGED_BIN, 'serve', '--data-dir', dataDir, '--port', '0'], {
-    env: { ...process.env, CAGED_ADMIN_KEY: key },
+    env: { ...process.env, ...env, CAGED_ADMIN_KEY: key },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -48,7 +49,11 @@ describe('caged serve after kill -9', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'caged-restart-'));
   const key = newApiKey();
   const children: ChildProcess[] = [];
+  let fake: FakeAnthropic;
 
+  beforeAll(async () => {
+    fake = await startFakeAnthropic({ apiKey: REAL_ANTHROPIC_KEY });
+  });
   afterAll(async () => {
     for (const child of children) {
       if (child.exitCode === null && child.signalCode === null) {
@@ -56,54 +61,76 @@ describe('caged serve after kill -9', () => {
         await exited(child);
       }
     }
+    await fake?.close();
   });
 
-  it('keeps the ledger and budget, ends the orphaned sandbox with a recorded reason, and leaves no container behind', async () => {
-    const first = await serve(dataDir, key);
+  it('adopts a running sandbox with its ledger and budget intact and still guards it; ends one with a job with a recorded reason; leaves no container', async () => {
+    const env = { CAGED_UPSTREAM_ANTHROPIC: fake.url };
+    const first = await serve(dataDir, key, env);
     children.push(first.child);
     const client = new RemoteClient({ apiUrl: first.url, apiKey: key });
-    const sandbox = await client.create({
-      config: mergeLayers({ budget: 2_500_000, resources: { cpu: 1, memory: 256 }, pricing: { compute: { vcpu_second: 0.001, gib_second: 0 } } }),
-      command: { argv: ['sleep', '600'] },
-    });
-    // Let compute accrue for a few seconds.
-    let before = await client.get(sandbox.id);
-    for (let waited = 0; before.cost.compute < 2_000 && waited < 30_000; waited += 250) {
-      await sleep(250);
-      before = await client.get(sandbox.id);
+    // A cent per vCPU-second: the $0.10 budget lasts about ten seconds of running.
+    const pricey = { resources: { cpu: 1, memory: 256 }, pricing: { compute: { vcpu_second: 0.01, gib_second: 0 } } };
+    const detached = await client.create({ config: mergeLayers({ ...pricey, budget: 100_000 }), env: { ANTHROPIC_API_KEY: REAL_ANTHROPIC_KEY } });
+    const withJob = await client.create({ config: mergeLayers({ ...pricey, budget: 5_000_000 }), command: { argv: ['sleep', '600'] } });
+    let before = await client.get(detached.id);
+    for (let waited = 0; before.cost.compute < 20_000 && waited < 30_000; waited += 100) {
+      await sleep(100);
+      before = await client.get(detached.id);
     }
     expect(before.status).toBe('running');
-    expect(before.cost.compute).toBeGreaterThanOrEqual(2_000);
+    expect((await client.get(withJob.id)).status).toBe('running');
     await client.close();
 
     first.child.kill('SIGKILL');
     await exited(first.child);
-    const rows = ledgerRows(dataDir, sandbox.id);
+    const rows = ledgerRows(dataDir, detached.id);
     const charged = rows.reduce((sum, row) => sum + row.amount, 0);
     expect(charged).toBeGreaterThanOrEqual(before.cost.total);
-    // The controller is gone; its container is not (yet).
-    expect((await containersOf(sandbox.id)).length).toBeGreaterThan(0);
+    const jobCharged = ledgerRows(dataDir, withJob.id).reduce((sum, row) => sum + row.amount, 0);
+    // The controller is gone; its containers are not.
+    expect((await containersOf(detached.id)).length).toBeGreaterThan(0);
+    expect((await containersOf(withJob.id)).length).toBeGreaterThan(0);
 
-    const second = await serve(dataDir, key);
+    const second = await serve(dataDir, key, env);
     children.push(second.child);
     const again = new RemoteClient({ apiUrl: second.url, apiKey: key });
     try {
-      const after = await again.get(sandbox.id);
-      expect(after).toMatchObject({ status: 'failed', reason: RESTART_REASON, budget: 2_500_000 });
-      expect(after.cost.total).toBe(charged);
-      expect(after.ended_at).toBeDefined();
-      expect(ledgerRows(dataDir, sandbox.id)).toEqual(rows);
-      expect(await containersOf(sandbox.id)).toEqual([]);
-      const listed = await again.list();
-      expect(listed.map((info) => [info.id, info.status])).toEqual([[sandbox.id, 'failed']]);
-      expect((await again.usage()).cost_breakdown.total).toBe(charged / 1_000_000);
-      // The restarted server runs sandboxes as before and still guards their budgets.
-      const next = await again.create({
-        config: mergeLayers({ budget: 10_000, resources: { cpu: 1, memory: 256 }, pricing: { compute: { vcpu_second: 0.01, gib_second: 0 } } }),
-        command: { argv: ['sleep', '600'] },
-      });
-      expect((await again.wait(next.id)).status).toBe('killed');
-      expect((await again.destroy(sandbox.id)).status).toBe('destroyed');
+      const adopted = await again.get(detached.id);
+      expect(adopted).toMatchObject({ status: 'running', budget: 100_000 });
+      expect(adopted.cost.total).toBeGreaterThanOrEqual(charged);
+      expect(ledgerRows(dataDir, detached.id).slice(0, rows.length)).toEqual(rows);
+
+      // It still works, and its gateway token too: an LLM call is metered after the restart.
+      let out = '';
+      const call = await again.exec(
+        detached.id,
+        {
+          argv: [
+            'node',
+            '-e',
+            "fetch(process.env.ANTHROPIC_BASE_URL + '/v1/messages', { method: 'POST', headers: { 'x-api-key': process.env.ANTHROPIC_API_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 32, messages: [{ role: 'user', content: 'hi' }] }) }).then((r) => console.log(r.status))",
+          ],
+        },
+        { onStdout: (chunk) => (out += chunk.toString()) },
+      );
+      expect(call.exitCode).toBe(0);
+      expect(out.trim()).toBe('200');
+      expect((await again.get(detached.id)).cost.llm).toBeGreaterThan(0);
+
+      // The one with a job could not be watched again: ended with the reason recorded, spend intact.
+      const ended = await again.get(withJob.id);
+      expect(ended).toMatchObject({ status: 'failed', reason: RESTART_REASON, budget: 5_000_000 });
+      expect(ended.cost.total).toBe(jobCharged);
+      expect(await containersOf(withJob.id)).toEqual([]);
+
+      // Still guarded: the budget runs out and the sandbox is killed.
+      const final = await again.wait(detached.id);
+      expect(final.status).toBe('killed');
+      expect(final.reason).toMatch(/^budget limit reached \(\$0\.\d\d\/\$0\.10\)$/);
+      expect(ledgerRows(dataDir, detached.id).length).toBeGreaterThan(rows.length);
+      expect((await again.destroy(detached.id)).status).toBe('destroyed');
+      expect(await containersOf(detached.id)).toEqual([]);
     } finally {
       await again.close();
     }
