@@ -83,7 +83,8 @@ function hasCommand(name) {
 function aptInstall(packages) {
   info(`apt-get install ${packages.join(' ')}`);
   run('apt-get', ['update', '-q'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], {
+  // With recommends, as seen working here: dockerd wants apparmor where the kernel enables it.
+  run('apt-get', ['install', '-y', '-q', ...packages], {
     env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
   });
 }
