@@ -151,9 +151,8 @@ export class LocalEngine implements SandboxService {
     const id = newSandboxId();
     const now = new Date();
     const { keys, env } = splitProviderKeys(request.secrets, request.env);
-    let resolveDone!: (info: SandboxInfo) => void;
-    const record: SandboxRecord = {
-      info: {
+    const record = this.#newRecord(
+      {
         id,
         ...(request.name ? { name: request.name } : {}),
         template: config.template,
@@ -170,20 +169,9 @@ export class LocalEngine implements SandboxService {
         created_at: now.toISOString(),
         labels: { ...this.#labels, ...request.labels },
       },
-      request: { ...request, env, secrets: undefined },
+      { ...request, env, secrets: undefined },
       keys,
-      listeners: [],
-      ready: Promise.resolve(),
-      done: new Promise<SandboxInfo>((resolve) => {
-        resolveDone = resolve;
-      }),
-      resolveDone,
-      stopping: false,
-      ticks: 0,
-      lastActivityAt: Date.now(),
-      execs: new Set(),
-      agentBinaries: [],
-    };
+    );
     this.#records.set(id, record);
     this.ledger.open(id, config.budget);
     this.#hub.emit({ type: 'created', sandbox: this.#snapshot(record) });
@@ -228,36 +216,16 @@ export class LocalEngine implements SandboxService {
     if (!(await this.#backend.sample(info.id)).running) throw new SandboxStateError(`the container of ${info.id} no longer runs`);
     const { config } = state.request;
     if (config.budget === undefined) throw new SandboxStateError(`sandbox ${info.id} has no budget`);
-    let resolveDone!: (done: SandboxInfo) => void;
     const startedAt = Date.parse(info.started_at ?? info.created_at);
-    const record: SandboxRecord = {
-      info: { ...structuredClone(info), status: 'running' },
-      request: state.request,
-      keys: state.keys,
+    const record = this.#newRecord({ ...structuredClone(info), status: 'running' }, state.request, state.keys, {
       ...(state.baseCommit ? { baseCommit: state.baseCommit } : {}),
-      listeners: [],
-      ready: Promise.resolve(),
-      done: new Promise<SandboxInfo>((resolve) => {
-        resolveDone = resolve;
-      }),
-      resolveDone,
-      stopping: false,
-      ticks: 0,
-      lastActivityAt: Date.now(),
       startedAt: Number.isNaN(startedAt) ? Date.now() : startedAt,
-      execs: new Set(),
-      agentBinaries: [],
-    };
+    });
     this.#records.set(info.id, record);
     try {
       if (state.gateway) {
         const { host, port, token, proxyPort } = state.gateway;
-        this.gateway.register(info.id, {
-          keys: record.keys,
-          prices: config.pricing?.models ? createPriceBook(config.pricing.models) : undefined,
-          upstreams: { anthropic: config.providers?.anthropic?.base_url, openai: config.providers?.openai?.base_url },
-          token,
-        });
+        this.#registerGateway(record, token);
         const listener = await this.gateway.listen(host, port);
         record.listeners.push(listener);
         record.gatewayUrl = listener.url.replace(/\/$/, '');
@@ -347,11 +315,7 @@ export class LocalEngine implements SandboxService {
   async #openGateway(record: SandboxRecord, network: SandboxNetwork): Promise<Record<string, string>> {
     const { config } = record.request;
     if (config.network_mode === 'none' || !network.gatewayIp) return {};
-    const { token } = this.gateway.register(record.info.id, {
-      keys: record.keys,
-      prices: config.pricing?.models ? createPriceBook(config.pricing.models) : undefined,
-      upstreams: { anthropic: config.providers?.anthropic?.base_url, openai: config.providers?.openai?.base_url },
-    });
+    const token = this.#registerGateway(record);
     const listener = await this.gateway.listen(network.gatewayIp);
     record.listeners.push(listener);
     record.gatewayUrl = listener.url.replace(/\/$/, '');
@@ -669,6 +633,39 @@ export class LocalEngine implements SandboxService {
   }
 
   // --- helpers -----------------------------------------------------------------------------
+
+  #newRecord(info: SandboxInfo, request: CreateSandboxRequest, keys: ProviderKeys, extra: Partial<SandboxRecord> = {}): SandboxRecord {
+    let resolveDone!: (done: SandboxInfo) => void;
+    const done = new Promise<SandboxInfo>((resolve) => {
+      resolveDone = resolve;
+    });
+    return {
+      info,
+      request,
+      keys,
+      listeners: [],
+      ready: Promise.resolve(),
+      done,
+      resolveDone,
+      stopping: false,
+      ticks: 0,
+      lastActivityAt: Date.now(),
+      execs: new Set(),
+      agentBinaries: [],
+      ...extra,
+    };
+  }
+
+  /** Registers the sandbox with the gateway (with its own prices and upstreams); returns its token. */
+  #registerGateway(record: SandboxRecord, token?: string): string {
+    const { config } = record.request;
+    return this.gateway.register(record.info.id, {
+      keys: record.keys,
+      prices: config.pricing?.models ? createPriceBook(config.pricing.models) : undefined,
+      upstreams: { anthropic: config.providers?.anthropic?.base_url, openai: config.providers?.openai?.base_url },
+      ...(token ? { token } : {}),
+    }).token;
+  }
 
   #setStatus(record: SandboxRecord, status: SandboxStatus): void {
     if (isFinal(record.info.status)) return;
