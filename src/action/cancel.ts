@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { abortOnSignals } from '../process/interrupt.js';
 
 /**
  * GitHub cancels a job with SIGINT, then SIGTERM 7.5 s later, then SIGKILL. The first signal
@@ -6,22 +7,8 @@ import * as core from '@actions/core';
  * summary and outputs; later signals must not cut that short, so they are only logged.
  */
 export function cancelOnSignals(): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const handler = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      core.info(`caged: ${signal} received; still writing the partial results`);
-      return;
-    }
-    core.warning(`caged: ${signal} received — stopping every sandbox and writing partial results`);
-    controller.abort(new Error(`cancelled by ${signal}`));
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
+  return abortOnSignals({
+    first: (signal) => core.warning(`caged: ${signal} received — stopping every sandbox and writing partial results`),
+    again: (signal) => core.info(`caged: ${signal} received; still writing the partial results`),
+  });
 }

@@ -1,6 +1,7 @@
 import { InputError, type Problem } from '../config/problems.js';
 import { createLocalEngine } from '../engine/create.js';
 import type { LocalEngine } from '../engine/local-engine.js';
+import { abortOnSignals } from '../process/interrupt.js';
 
 /** Secret values by name from caged's own environment; a missing one is bad input. */
 export function readSecrets(names: string[], env: NodeJS.ProcessEnv): Record<string, string> {
@@ -19,24 +20,7 @@ export async function openLocalEngine(options: { log: (line: string) => void; la
   return createLocalEngine({ log: options.log, labels: options.labels });
 }
 
-/**
- * SIGINT/SIGTERM abort the run instead of killing the process, so every sandbox is stopped
- * and partial results are written. A second signal exits at once.
- */
+/** A second SIGINT/SIGTERM at a terminal exits at once. */
 export function whenInterrupted(onFirst: () => void): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const handler = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(signal === 'SIGINT' ? 130 : 143);
-    onFirst();
-    controller.abort(new Error(`received ${signal}`));
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return {
-    signal: controller.signal,
-    dispose() {
-      process.off('SIGINT', handler);
-      process.off('SIGTERM', handler);
-    },
-  };
+  return abortOnSignals({ first: onFirst, again: (signal) => process.exit(signal === 'SIGINT' ? 130 : 143) });
 }
