@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEvent } from '../../../src/gateway/gateway.js';
 import { anthropicUsage } from '../../../src/gateway/usage.js';
@@ -37,6 +38,7 @@ describe('upstream faults under the real Claude Code in a sandbox', () => {
   let harness: EngineHarness;
   const usage: UsageEvent[] = [];
   const outcomes = new Map<string, Awaited<ReturnType<EngineHarness['engine']['wait']>>>();
+  const repos: string[] = [];
 
   beforeAll(async () => {
     const agent = writeFileAgent({ filePath: '/workspace/hello.txt', content: 'hello\n', finalText: 'Wrote hello.txt.', usage: USAGE });
@@ -56,9 +58,11 @@ describe('upstream faults under the real Claude Code in a sandbox', () => {
     // One sandbox per fault, side by side.
     await Promise.all(
       Object.keys(FAULTS).map(async (name) => {
+        const repo = makeRepo({ 'README.md': '# faults\n' });
+        repos.push(repo);
         const created = await harness.engine.create({
           config: settings({ budget: 2_000_000 }),
-          repo: makeRepo({ 'README.md': '# faults\n' }),
+          repo,
           prompt: `[scenario ${name}] Create hello.txt saying hello`,
           env: { ANTHROPIC_API_KEY: REAL_ANTHROPIC_KEY },
         });
@@ -70,6 +74,7 @@ describe('upstream faults under the real Claude Code in a sandbox', () => {
   afterAll(async () => {
     await harness?.close();
     await fake?.close();
+    for (const dir of [...repos, harness?.stateRoot]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const answersOf = (name: string) => fake.answers.filter((answer) => scenarioOf(answer.request) === name);
