@@ -68,8 +68,8 @@ describe('secret scan after an end-to-end run', () => {
     let holds = 0;
     fake = await startFakeAnthropic({
       apiKey: KEY,
-      respond: (request, index) => {
-        const turn = agent(request, index);
+      respond: async (request, index) => {
+        const turn = await agent(request, index);
         if ((turn.content[0] as { text?: string }).text !== 'Wrote hello.txt.' || holds++ > 0) return turn;
         // Hold the last answer back while the probe looks at the live sandbox: Claude Code is running, its HOME written.
         holding();

@@ -45,8 +45,8 @@ describe('upstream faults under the real Claude Code in a sandbox', () => {
     const faulted = new Set<string>();
     fake = await startFakeAnthropic({
       apiKey: REAL_ANTHROPIC_KEY,
-      respond: (request, index) => {
-        const turn = agent(request, index);
+      respond: async (request, index) => {
+        const turn = await agent(request, index);
         const name = scenarioOf(request);
         if (!name || (faulted.has(name) && !FAULTS[name]!.always)) return turn;
         faulted.add(name);
