@@ -61,6 +61,8 @@ const PROMPT_FILE = `${PROMPT_DIR}/prompt.txt`;
 const BASE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const DISK_CHECK_EVERY_TICKS = 5;
 const MAX_PATCH_BYTES = 5 * 1024 * 1024;
+/** The container ended under the job with no `die` event to say how (e.g. the Docker engine stopped). */
+const STOPPED_UNDER_JOB = 'the sandbox stopped while its job ran (its container ended, or the Docker engine went away)';
 /** How long `--keep` sandboxes survive the reaper; `caged reap --all` removes them sooner. */
 const KEPT_FOR_MS = 7 * 24 * 3600 * 1000;
 
@@ -375,7 +377,7 @@ export class LocalEngine implements SandboxService {
     record.info.exit_code = result.exitCode;
     if (isFinal(record.info.status)) return;
     if (result.exitCode === 0) await this.#finish(record, 'completed');
-    else await this.#finish(record, 'failed', record.info.reason ?? `exit code ${result.exitCode ?? 'unknown'}`);
+    else await this.#finish(record, 'failed', record.info.reason ?? (result.aborted ? STOPPED_UNDER_JOB : `exit code ${result.exitCode ?? 'unknown'}`));
   }
 
   async #run(
