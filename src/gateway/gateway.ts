@@ -418,7 +418,8 @@ export class Gateway extends EventEmitter<{
     }
 
     if (cut !== undefined) {
-      this.#ledger.markExceeded(ctx.sandboxId, 'budget limit reached mid-stream');
+      // Not marked exceeded here: when other calls' holds were what stood in the way, budget is left
+      // for the agent's next call. The commit below marks it once the spend really reaches the budget.
       this.emit('refused', { sandboxId: ctx.sandboxId, reason: cut });
       await write(res, call.cutEvent(cut, meter));
       res.end();
