@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
-import { call, keepAliveAgent, type Outcome } from './lib/client.js';
-import { figure, type BenchResult } from './lib/figures.js';
-import { table } from './lib/markdown.js';
-import { startServer } from './lib/processes.js';
-import { round, summarize } from './lib/stats.js';
+import { call, keepAliveAgent, type Outcome } from './support/client.js';
+import { figure, type BenchResult } from './support/figures.js';
+import { table } from './support/markdown.js';
+import { startServer } from './support/processes.js';
+import { round, summarize } from './support/stats.js';
 
 /**
  * Gateway overhead: the same fake Anthropic API called directly and through the gateway, 16

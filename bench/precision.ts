@@ -15,10 +15,10 @@ import { startFakeAnthropic, type AnthropicTurn } from '../test/support/fake-ant
 import type { RecordedRequest } from '../test/support/fake-http.js';
 import { startFakeOpenAI, type OpenAITurn } from '../test/support/fake-openai.js';
 import { caseSeed, Random } from '../test/unit/fuzz/random.js';
-import { call, keepAliveAgent } from './lib/client.js';
-import { figure, type BenchResult } from './lib/figures.js';
-import { table } from './lib/markdown.js';
-import { percentile, round, summarize, wallMs } from './lib/stats.js';
+import { call, keepAliveAgent } from './support/client.js';
+import { figure, type BenchResult } from './support/figures.js';
+import { table } from './support/markdown.js';
+import { percentile, round, summarize, wallMs } from './support/stats.js';
 
 /**
  * Budget precision: seeded random agent workloads against budgets of $0.01–$5, each trial one

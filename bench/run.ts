@@ -14,9 +14,9 @@ import { benchOverhead } from './overhead.js';
 import { benchPrecision } from './precision.js';
 import { benchScaling } from './scaling.js';
 import { benchStart } from './start.js';
-import type { BenchResult } from './lib/figures.js';
-import { renderResults, type BenchFile, type RunInfo } from './lib/report.js';
-import { round } from './lib/stats.js';
+import type { BenchResult } from './support/figures.js';
+import { renderResults, type BenchFile, type RunInfo } from './support/report.js';
+import { round } from './support/stats.js';
 
 const RESULTS_JSON = fileURLToPath(new URL('./results.json', import.meta.url));
 const RESULTS_MD = fileURLToPath(new URL('./RESULTS.md', import.meta.url));

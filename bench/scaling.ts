@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { figure, type BenchResult, type Figure } from './lib/figures.js';
-import { table } from './lib/markdown.js';
-import { round, summarize } from './lib/stats.js';
+import { figure, type BenchResult, type Figure } from './support/figures.js';
+import { table } from './support/markdown.js';
+import { round, summarize } from './support/stats.js';
 
 /**
  * Batch scaling: `caged batch` (the built CLI, as a user runs it) on N identical tasks at
@@ -15,7 +15,7 @@ import { round, summarize } from './lib/stats.js';
  */
 
 const CAGED = fileURLToPath(new URL('../bin/caged.js', import.meta.url));
-const USAGE_HOOK = fileURLToPath(new URL('./lib/usage-on-exit.mjs', import.meta.url));
+const USAGE_HOOK = fileURLToPath(new URL('./support/usage-on-exit.mjs', import.meta.url));
 const WORKLOAD_S = 2;
 const CONFIG = `resources: {cpu: 0.25, memory: 128}\nbudget: 1\nagent: {command: "sleep ${WORKLOAD_S}"}\n`;
 

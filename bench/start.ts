@@ -8,9 +8,9 @@ import { createLocalEngine } from '../src/engine/create.js';
 import type { LocalEngine } from '../src/engine/local-engine.js';
 import { sandboxImage } from '../src/sandbox/image.js';
 import { LABELS } from '../src/sandbox/types.js';
-import { figure, type BenchResult } from './lib/figures.js';
-import { table as markdownTable } from './lib/markdown.js';
-import { round, summarize } from './lib/stats.js';
+import { figure, type BenchResult } from './support/figures.js';
+import { table as markdownTable } from './support/markdown.js';
+import { round, summarize } from './support/stats.js';
 
 /**
  * Sandbox start: from asking for a sandbox to the first byte of a command's output, through caged
