@@ -369,7 +369,8 @@ export class LocalEngine implements SandboxService {
       const agent = reader.result();
       if (agent.finalMessage !== undefined) record.info.final_message = agent.finalMessage;
       if (agent.reportedCost !== undefined) record.info.agent_reported_cost = agent.reportedCost;
-      if (agent.error && result.exitCode !== 0) record.info.reason = agent.error;
+      // A sandbox already ended (budget kill, timeout) keeps that reason, even when the agent got to print its own error first.
+      if (agent.error && result.exitCode !== 0 && !isFinal(record.info.status)) record.info.reason = agent.error;
     } else {
       const tail = result.stdoutTail.trim();
       if (tail) record.info.final_message = tail.slice(-4000);
