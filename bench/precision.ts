@@ -379,8 +379,11 @@ export async function benchPrecision(options: { seed: number; quick: boolean }):
           ['transport errors seen by agents', details.transport_errors.length > 0 ? details.transport_errors.join('; ') : 'none'],
         ],
       ),
-      'A spend share below 1 is budget the agents did not get to use: a request is refused once the rest of the budget cannot pay its estimated input plus 1,024 ' +
-        'output tokens, so small budgets meeting large requests spend little or nothing. Per-trial rows (seed, budget, model, concurrency, spend) are in results.json.',
+      'A spend share below 1 is budget the agents did not get to use. A request is refused (and the sandbox ends) once what is left cannot pay its input, ' +
+        'estimated from its size at the dearest input rate (1-hour cache writes), plus 1,024 output tokens; so a small budget meeting a large request spends little ' +
+        'or nothing, and a heavily cached conversation is stopped while its real next call (mostly cache reads) would still fit. That is the price of never ' +
+        'overshooting; a per-sandbox estimate from the cache split the provider reported on earlier calls would narrow it. Per-trial rows (seed, budget, model, ' +
+        'concurrency, spend) are in results.json.',
     ].join('\n\n'),
   };
 }

@@ -82,21 +82,23 @@ export async function benchScaling(options: { quick: boolean }): Promise<BenchRe
       runs.push({ ...run, ideal_s: round(ideal, 2), ratio: round(run.wall_s / ideal, 3) });
     }
     const largest = runs.filter((run) => run.tasks === Math.max(...grid.map(([tasks]) => tasks)));
-    const figures: Figure[] = runs.map((run) =>
-      figure({
+    const plan =
+      'Each task\'s own time grows when several sandboxes start and stop at once (task p50 in the table vs alone): the Docker daemon serialises network ' +
+      'and container creation and removal, and the 2 cores are shared with it. Plan: take the removal out of the parallelism slot (destroy in the background ' +
+      'while the next task starts), and overlap the steps of a start (see Sandbox start: the per-sandbox network and its holder container are most of it).';
+    const figures: Figure[] = runs.map((run) => {
+      const waves = Math.ceil(run.tasks / run.parallel);
+      return figure({
         id: `scaling.ratio.${run.tasks}x${run.parallel}`,
         label: `${run.tasks} tasks at max_parallel ${run.parallel}: wall ÷ ideal`,
         value: run.ratio,
         unit: '×',
         target: 1.1,
         better: 'lower',
-        how: `${run.wall_s} s vs ideal ${run.ideal_s} s (${Math.ceil(run.tasks / run.parallel)} waves × ${taskTime} s + ${round(fixed, 2)} s)`,
-        plan:
-          `Each task's own time grows when ${run.parallel} sandboxes start and stop at once on ${'this'} machine (task p50 ${run.task_s.p50} s here vs ${taskTime} s alone): ` +
-          'the Docker daemon serialises network and container creation, and 2 cores are shared with it. Plan: overlap the next task\'s creation with the ' +
-          'previous one\'s teardown (destroy in the background, outside the parallelism slot), and the network/workspace/container steps of a start (see Sandbox start).',
-      }),
-    );
+        how: `${run.wall_s} s vs ideal ${run.ideal_s} s (${waves} wave${waves === 1 ? '' : 's'} × ${taskTime} s + ${round(fixed, 2)} s); task p50 ${run.task_s.p50} s`,
+        plan,
+      });
+    });
     figures.push(
       figure({
         id: 'scaling.peak_rss_mb',
