@@ -483,6 +483,9 @@ export class LocalEngine implements SandboxService {
     }
     if (record.finishing) await record.finishing;
     if (record.info.status !== 'destroyed') {
+      // Cancelled while being created: let the provisioning step in flight end first, or the network
+      // (or container) it goes on to create outlives the removal.
+      await record.ready.catch(() => undefined);
       await this.#backend.destroy(id, { keepWorkspace: options.keepWorkspace ?? record.request.keepWorkspace });
       record.info.status = 'destroyed';
       this.#hub.emit({ type: 'status', id, status: 'destroyed', ...(record.info.reason ? { reason: record.info.reason } : {}) });
