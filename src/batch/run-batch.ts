@@ -52,21 +52,27 @@ export async function runBatch(service: SandboxService, tasks: ResolvedTask[], o
   const startedAt = new Date();
   const limit = pLimit(options.maxParallel ?? defaultParallelism(tasks));
   const outcomes: TaskOutcome[] = new Array(tasks.length);
+  // Removing a finished sandbox takes a second or more; it must not hold a slot the next task could use.
+  const removals: Array<Promise<unknown>> = [];
+  const remove = (id: string) => {
+    if (!options.keep) removals.push(service.destroy(id, { force: true }).catch(() => undefined));
+  };
   for (const task of tasks) options.onEvent?.({ type: 'queued', task });
   await Promise.all(
     tasks.map((task) =>
       limit(async () => {
-        const outcome = await runTask(service, task, options);
+        const outcome = await runTask(service, task, options, remove);
         outcomes[task.index] = outcome;
         options.onEvent?.({ type: 'finished', task, outcome });
       }),
     ),
   );
+  await Promise.all(removals);
   const results = tasks.map((task) => outcomes[task.index]!);
   return { run_id: options.runId, started_at: startedAt.toISOString(), ended_at: new Date().toISOString(), results, totals: totalsOf(results) };
 }
 
-async function runTask(service: SandboxService, task: ResolvedTask, options: BatchOptions): Promise<TaskOutcome> {
+async function runTask(service: SandboxService, task: ResolvedTask, options: BatchOptions, remove: (id: string) => void): Promise<TaskOutcome> {
   const base = { index: task.index, task: task.name, prompt: task.prompt, repo: task.repo, budget: task.config.budget ?? 0 };
   const started = Date.now();
   if (options.signal?.aborted) {
@@ -96,11 +102,11 @@ async function runTask(service: SandboxService, task: ResolvedTask, options: Bat
       options.signal?.removeEventListener('abort', cancel);
     }
     const patchPath = await savePatch(service, id, task, options.outDir);
-    if (!options.keep) await service.destroy(id, { force: true }).catch(() => undefined);
+    remove(id);
     return outcomeFromInfo(base, info, Date.now() - started, patchPath);
   } catch (error) {
     const latest = info ? await service.get(info.id).catch(() => info) : undefined;
-    if (latest && !options.keep) await service.destroy(latest.id, { force: true }).catch(() => undefined);
+    if (latest) remove(latest.id);
     const outcome = outcomeFromInfo(base, latest, Date.now() - started, null);
     return { ...outcome, status: options.signal?.aborted ? 'cancelled' : 'failed', reason: (error as Error).message };
   }

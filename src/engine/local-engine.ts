@@ -256,25 +256,30 @@ export class LocalEngine implements SandboxService {
       budgetMicros: config.budget,
       expiresAt: new Date(Date.now() + (keep ? KEPT_FOR_MS : (config.max_duration + 600) * 1000)),
     };
-    record.network = await this.#backend.createNetwork(identity, config.network_mode);
-    this.#throwIfEnded(record);
-    const gatewayEnv = await this.#openGateway(record, record.network);
-    this.#throwIfEnded(record);
-    const workspace = await this.#backend.prepareWorkspace(id, { repo: record.request.repo, ref: record.request.ref, gitToken: record.request.gitToken });
-    record.baseCommit = workspace.baseCommit;
-    this.#throwIfEnded(record);
-
     const runDir = join(this.#paths.sandbox(id), 'run');
-    await mkdir(runDir, { recursive: true, mode: 0o755 });
-    await writeFile(join(runDir, 'prompt.txt'), record.request.prompt ?? '', { mode: 0o644 });
-    record.agentBinaries = (
-      await Promise.all(
-        config.agents.map((name) =>
-          resolveAgentBinary(name, { cacheRoot: this.#agentCache, onInstall: (message) => this.#log(`caged: ${message}`) }, agentVersion(config.agent, name)),
-        ),
-      )
-    ).filter((binary): binary is ResolvedAgentBinary => binary !== undefined);
+    // Network (+ gateway), workspace and agent binaries do not depend on each other.
+    const [opened, workspace, agentBinaries] = await allSettledOrThrow([
+      this.#backend.createNetwork(identity, config.network_mode).then(async (network) => {
+        record.network = network;
+        this.#throwIfEnded(record);
+        return { network, env: await this.#openGateway(record, network) };
+      }),
+      this.#backend.prepareWorkspace(id, { repo: record.request.repo, ref: record.request.ref, gitToken: record.request.gitToken }),
+      mkdir(runDir, { recursive: true, mode: 0o755 })
+        .then(() => writeFile(join(runDir, 'prompt.txt'), record.request.prompt ?? '', { mode: 0o644 }))
+        .then(() =>
+          Promise.all(
+            config.agents.map((name) =>
+              resolveAgentBinary(name, { cacheRoot: this.#agentCache, onInstall: (message) => this.#log(`caged: ${message}`) }, agentVersion(config.agent, name)),
+            ),
+          ),
+        )
+        .then((binaries) => binaries.filter((binary): binary is ResolvedAgentBinary => binary !== undefined)),
+    ]);
+    record.baseCommit = workspace.baseCommit;
+    record.agentBinaries = agentBinaries;
     this.#throwIfEnded(record);
+    const gatewayEnv = opened.env;
 
     const env: Record<string, string> = {
       ...config.env,
@@ -298,7 +303,7 @@ export class LocalEngine implements SandboxService {
         env,
         mounts: [...record.agentBinaries.map((binary) => binary.mount), { source: runDir, target: PROMPT_DIR, readOnly: true }],
       },
-      record.network,
+      opened.network,
       workspace.dir,
     );
     this.#throwIfEnded(record);
@@ -705,6 +710,17 @@ export class LocalEngine implements SandboxService {
     }
     return info;
   }
+}
+
+/**
+ * Like Promise.all, but rejects only once every step has settled: clean-up after a failure must
+ * not race a step that is still writing (a clone, a network).
+ */
+async function allSettledOrThrow<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  const failure = settled.find((step): step is PromiseRejectedResult => step.status === 'rejected');
+  if (failure) throw failure.reason;
+  return settled.map((step) => (step as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 function isFinal(status: SandboxStatus): boolean {
