@@ -28,6 +28,7 @@ import {
   type ExecResult,
   type ManagedResource,
   type PreparedWorkspace,
+  type ReapOptions,
   type ReapReport,
   type ResourceSample,
   type SandboxBackend,
@@ -248,9 +249,9 @@ export class DockerBackend implements SandboxBackend {
     return listManagedResources(this.docker, filter);
   }
 
-  async reap(options: { all?: boolean; run?: string } = {}): Promise<ReapReport> {
+  async reap(options: ReapOptions = {}): Promise<ReapReport> {
     const resources = await listManagedResources(this.docker, options.run ? { run: options.run } : {});
-    const context = { all: options.all === true, now: new Date(), liveness: (owner: string) => ownerLiveness(owner, this.owner) };
+    const context = { all: options.all === true, now: options.now ?? new Date(), liveness: (owner: string) => ownerLiveness(owner, this.owner) };
     const doomed = resources.filter((resource) => reapReason(resource, context) !== undefined);
     await removeResources(this.docker, doomed);
     const images = new Map(doomed.filter((r): r is ListedResource & { image: string } => !!r.image).map((r) => [r.sandboxId, r.image]));

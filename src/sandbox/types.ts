@@ -146,6 +146,14 @@ export interface ManagedResource {
   labels: Record<string, string>;
 }
 
+export interface ReapOptions {
+  /** Everything listed goes, live or not. */
+  all?: boolean;
+  run?: string;
+  /** The time expiries are compared with (default: now). */
+  now?: Date;
+}
+
 export interface ReapReport {
   removed: ManagedResource[];
   kept: number;
@@ -170,6 +178,6 @@ export interface SandboxBackend {
   onEvent(listener: (event: BackendEvent) => void): () => void;
   listManaged(filter?: { owner?: string; run?: string }): Promise<ManagedResource[]>;
   /** Removes leftovers whose owner process is gone or that are past expires_at. */
-  reap(options?: { all?: boolean; run?: string }): Promise<ReapReport>;
+  reap(options?: ReapOptions): Promise<ReapReport>;
   close(): Promise<void>;
 }

@@ -67,9 +67,11 @@ describe('reaper', () => {
   });
 
   it('removes sandboxes past their expiry, keeps live ones, and takes everything with all', async () => {
-    const expired = await startSandbox(harness, { expiresAt: new Date(Date.now() - 1_000) }, 'gateway');
-    const live = await startSandbox(harness);
-    const report = await harness.backend.reap({ run: harness.run });
+    // Created with expiries ahead and reaped as of a later time: a sandbox born expired would be
+    // fair game for every other caged process on this host, which could take it first.
+    const expired = await startSandbox(harness, { expiresAt: new Date(Date.now() + 10 * 60_000) }, 'gateway');
+    const live = await startSandbox(harness, { expiresAt: new Date(Date.now() + 60 * 60_000) });
+    const report = await harness.backend.reap({ run: harness.run, now: new Date(Date.now() + 20 * 60_000) });
     expect([...new Set(report.removed.map((resource) => resource.sandboxId))]).toEqual([expired.spec.id]);
     expect(report.kept).toBeGreaterThan(0);
     expect(existsSync(expired.workspace.dir)).toBe(false);
