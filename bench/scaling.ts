@@ -84,8 +84,8 @@ export async function benchScaling(options: { quick: boolean }): Promise<BenchRe
     const largest = runs.filter((run) => run.tasks === Math.max(...grid.map(([tasks]) => tasks)));
     const plan =
       'Each task\'s own time grows when several sandboxes start and stop at once (task p50 in the table vs alone): the Docker daemon serialises network ' +
-      'and container creation and removal, and the 2 cores are shared with it. Plan: take the removal out of the parallelism slot (destroy in the background ' +
-      'while the next task starts), and overlap the steps of a start (see Sandbox start: the per-sandbox network and its holder container are most of it).';
+      'and container creation and removal, and the 2 cores are shared with it. Removal already runs outside the parallelism slots. Plan: shorten the ' +
+      'start (see Sandbox start: the per-sandbox network and its holder container are most of it), e.g. one network per batch instead of per sandbox.';
     const figures: Figure[] = runs.map((run) => {
       const waves = Math.ceil(run.tasks / run.parallel);
       return figure({
