@@ -1,5 +1,5 @@
 import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
 import type { NetworkMode } from '../config/schema.js';
 import { workspaceChanges } from './changes.js';
@@ -14,7 +14,7 @@ import { sandboxLabels } from './labels.js';
 import { hasDefaultRoute, holderName, internalNetworksRouteOut, readRoutes, startNetnsHolder } from './netns-holder.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './networks.js';
 import { currentOwner, ownerLiveness } from './owner.js';
-import { listManagedResources, reapReason, removeResources, type ListedResource } from './reaper.js';
+import { listManagedResources, reapReason, removeResources, workspaceOf, type ListedResource, type ReapContext } from './reaper.js';
 import { sampleFromStats, type DockerStats } from './stats.js';
 import { purgeWorkspace } from './workspace-purge.js';
 import { defaultWorkspaceRoot, diskUsage, prepareWorkspace } from './workspace.js';
@@ -115,7 +115,7 @@ export class DockerBackend implements SandboxBackend {
     private features: HostFeatures,
   ) {
     this.owner = options.owner ?? currentOwner();
-    this.workspaceRoot = options.workspaceRoot ?? defaultWorkspaceRoot();
+    this.workspaceRoot = resolve(options.workspaceRoot ?? defaultWorkspaceRoot());
   }
 
   workspaceDir(id: string): string {
@@ -124,7 +124,7 @@ export class DockerBackend implements SandboxBackend {
   }
 
   labelsFor(identity: SandboxIdentity): Record<string, string> {
-    return sandboxLabels(identity, this.owner);
+    return sandboxLabels(identity, this.owner, this.workspaceRoot);
   }
 
   createNetwork(identity: SandboxIdentity, mode: NetworkMode): Promise<SandboxNetwork> {
@@ -251,15 +251,22 @@ export class DockerBackend implements SandboxBackend {
 
   async reap(options: ReapOptions = {}): Promise<ReapReport> {
     const resources = await listManagedResources(this.docker, options.run ? { run: options.run } : {});
-    const context = { all: options.all === true, now: options.now ?? new Date(), liveness: (owner: string) => ownerLiveness(owner, this.owner) };
+    const context: ReapContext = {
+      all: options.all === true,
+      now: options.now ?? new Date(),
+      liveness: (owner: string) => ownerLiveness(owner, this.owner),
+      ...(options.anyWorkspaceRoot ? {} : { workspaceRoot: this.workspaceRoot }),
+    };
     const doomed = resources.filter((resource) => reapReason(resource, context) !== undefined);
+    const report = { removed: doomed, kept: resources.length - doomed.length };
+    if (options.dryRun) return report;
     await removeResources(this.docker, doomed);
     const images = new Map(doomed.filter((r): r is ListedResource & { image: string } => !!r.image).map((r) => [r.sandboxId, r.image]));
-    for (const sandboxId of new Set(doomed.map((resource) => resource.sandboxId))) {
-      if (!isSandboxId(sandboxId)) continue;
-      await purgeWorkspace(this.docker, this.workspaceDir(sandboxId), images.get(sandboxId), this.cleanupLabels(sandboxId));
+    const workspaces = new Map(doomed.filter((resource) => isSandboxId(resource.sandboxId)).map((r) => [r.sandboxId, workspaceOf(r, this.workspaceRoot)]));
+    for (const [sandboxId, dir] of workspaces) {
+      await purgeWorkspace(this.docker, dir, images.get(sandboxId), this.cleanupLabels(sandboxId));
     }
-    return { removed: doomed, kept: resources.length - doomed.length };
+    return report;
   }
 
   async close(): Promise<void> {

@@ -4,11 +4,12 @@ import { LABELS, type ManagedResource, type SandboxIdentity } from './types.js';
  * Labels for every Docker object of one sandbox. The dev.caged.* basics are written last so
  * that extra labels cannot disguise a sandbox as someone else's or as unmanaged.
  */
-export function sandboxLabels(identity: SandboxIdentity, owner: string): Record<string, string> {
+export function sandboxLabels(identity: SandboxIdentity, owner: string, workspaceRoot: string): Record<string, string> {
   const labels: Record<string, string> = { ...identity.labels };
   labels[LABELS.managed] = 'true';
   labels[LABELS.id] = identity.id;
   labels[LABELS.owner] = owner;
+  labels[LABELS.workspaces] = workspaceRoot;
   labels[LABELS.expiresAt] = identity.expiresAt.toISOString();
   if (identity.budgetMicros !== undefined) labels[LABELS.budgetUsd] = microsToUsdLabel(identity.budgetMicros);
   return labels;

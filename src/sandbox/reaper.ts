@@ -1,3 +1,4 @@
+import { isAbsolute, join } from 'node:path';
 import type Docker from 'dockerode';
 import { ignoreGone } from './docker-errors.js';
 import { managedResource } from './labels.js';
@@ -46,16 +47,30 @@ export type ReapReason = 'all' | 'expired' | 'owner_gone';
 /**
  * Why a resource should go, or undefined to keep it. `all` takes everything listed; otherwise
  * a resource goes once it is past its expiry or its controller is gone. An owner on another
- * host cannot be checked and is kept until it expires; so is a sandbox kept on purpose.
+ * host cannot be checked and is kept until it expires; so is a sandbox kept on purpose. The
+ * orphans of another workspace root are its own controllers' to take (see LABELS.workspaces).
  */
-export function reapReason(
-  resource: ManagedResource,
-  context: { all: boolean; now: Date; liveness: (owner: string) => Liveness },
-): ReapReason | undefined {
+export function reapReason(resource: ManagedResource, context: ReapContext): ReapReason | undefined {
   if (context.all) return 'all';
   if (resource.expiresAt && resource.expiresAt.getTime() <= context.now.getTime()) return 'expired';
   if (resource.labels[LABELS.keep] === 'true') return undefined;
+  const root = resource.labels[LABELS.workspaces];
+  if (context.workspaceRoot !== undefined && root !== undefined && root !== context.workspaceRoot) return undefined;
   return context.liveness(resource.owner) === 'gone' ? 'owner_gone' : undefined;
+}
+
+export interface ReapContext {
+  all: boolean;
+  now: Date;
+  liveness: (owner: string) => Liveness;
+  /** Orphans are taken only from this workspace root (undefined: from any). */
+  workspaceRoot?: string;
+}
+
+/** Where a doomed sandbox's workspace is: under the root its labels name, else under `fallbackRoot`. */
+export function workspaceOf(resource: ManagedResource, fallbackRoot: string): string {
+  const root = resource.labels[LABELS.workspaces];
+  return join(root && isAbsolute(root) ? root : fallbackRoot, resource.sandboxId);
 }
 
 /** Containers first: a network cannot go while a container is attached to it. */

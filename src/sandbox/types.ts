@@ -19,6 +19,12 @@ export const LABELS = {
   role: 'dev.caged.role',
   /** Kept on purpose (`--keep`): only its expiry or an explicit reap removes it. */
   keep: 'dev.caged.keep',
+  /**
+   * The workspace root of the controller that made it (one per state directory). A reaper
+   * started with another root leaves what a dead controller of this one left, and a reaper that
+   * does take it knows where the workspace is.
+   */
+  workspaces: 'dev.caged.workspaces',
 } as const;
 
 export const SANDBOX_ID_PATTERN = /^cage-[0-9a-f]{8}$/;
@@ -152,6 +158,13 @@ export interface ReapOptions {
   run?: string;
   /** The time expiries are compared with (default: now). */
   now?: Date;
+  /**
+   * Also take what dead controllers of other state directories left (`caged reap`). Otherwise
+   * those are left to their own directory's next controller, or to their expiry.
+   */
+  anyWorkspaceRoot?: boolean;
+  /** Report what would go, remove nothing. */
+  dryRun?: boolean;
 }
 
 export interface ReapReport {

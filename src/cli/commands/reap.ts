@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { createDockerBackend } from '../../sandbox/docker.js';
-import { listManagedResources, reapReason } from '../../sandbox/reaper.js';
-import { ownerLiveness } from '../../sandbox/owner.js';
+import { cagedHome, enginePaths } from '../../engine/paths.js';
 import type { CommandContext } from '../context.js';
 import { printJson, renderTable } from '../output.js';
 
@@ -17,15 +16,9 @@ export function registerReap(program: Command, context: CommandContext): void {
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print the removed resources as JSON')
     .action(async (flags: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const backend = await createDockerBackend();
+      const backend = await createDockerBackend({ workspaceRoot: enginePaths(cagedHome()).workspaces });
       try {
-        let removed;
-        if (flags.dryRun) {
-          const reapContext = { all: flags.all === true, now: new Date(), liveness: (owner: string) => ownerLiveness(owner, backend.owner) };
-          removed = (await listManagedResources(backend.docker)).filter((resource) => reapReason(resource, reapContext) !== undefined);
-        } else {
-          removed = (await backend.reap({ all: flags.all })).removed;
-        }
+        const { removed } = await backend.reap({ all: flags.all === true, dryRun: flags.dryRun === true, anyWorkspaceRoot: true });
         if (flags.json) {
           printJson(context.io, removed.map(({ kind, sandboxId, owner, dockerId }) => ({ kind, sandbox: sandboxId, owner, docker_id: dockerId })));
         } else if (removed.length === 0) {

@@ -80,8 +80,8 @@ describe('the bundled action when the job is cancelled', () => {
       env: Object.fromEntries(Object.entries(main.state).map(([name, value]) => [`STATE_${name}`, value])),
     });
     expect(post.code, post.log).toBe(0);
-    // Another controller starting meanwhile may reap a dead owner's sandboxes first; either way none is left.
-    expect(post.log).toMatch(new RegExp(`caged: (removed \\d+ leftover resource\\(s\\) of [12] sandbox\\(es\\) of run|nothing of run) ${runId}`));
+    // Other caged processes on this host have other state directories, so they leave these to the post step.
+    expect(post.log).toMatch(new RegExp(`caged: removed \\d+ leftover resource\\(s\\) of 2 sandbox\\(es\\) of run ${runId}`));
     expect(await containersOfRun(runId)).toEqual([]);
   });
 });

@@ -11,7 +11,7 @@ import { runCli, type CliResult } from '../../support/cli.js';
  * The controller (`caged batch`, the built CLI as its own process) killed mid-batch. SIGTERM: it
  * cancels, removes every container, network and workspace, and still writes the results file with
  * every task's status. SIGKILL: it leaves its sandboxes behind, and the next `caged` invocation
- * reaps them at start because their owner is dead (the reaper itself, with a fixture controller:
+ * with the same state directory reaps them at start because their owner is dead (the reaper itself, with a fixture controller:
  * test/integration/sandbox/reaper.test.ts).
  */
 

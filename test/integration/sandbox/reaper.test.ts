@@ -30,40 +30,66 @@ async function managedIds(): Promise<string[]> {
   return [...new Set(resources.map((resource) => resource.sandboxId))].sort();
 }
 
+/** Runs the fixture controller (the built backend) until it has made its two sandboxes, then SIGKILLs it. */
+async function killedController(workspaceRoot: string): Promise<{ ids: string[]; owner: string }> {
+  requireFreshBuild();
+  const child = spawn(process.execPath, [join(repoRoot, 'test', 'support', 'sandbox-controller.mjs'), workspaceRoot, harness.run, TEST_IMAGE], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`controller exited early (${code})`)));
+  });
+  const { ids, owner } = JSON.parse(line) as { ids: string[]; owner: string };
+  expect(owner).toBe(`${owner.split(':')[0]}:${child.pid}:${owner.split(':')[2]}`);
+  const left = await harness.backend.listManaged({ run: harness.run });
+  expect([...new Set(left.map((resource) => resource.sandboxId))].sort()).toEqual([...ids].sort());
+  expect(left.filter((resource) => resource.kind === 'network')).toHaveLength(1);
+  expect(left.every((resource) => resource.owner === owner)).toBe(true);
+  for (const id of ids) expect(existsSync(join(workspaceRoot, id))).toBe(true);
+
+  // While the controller lives, its sandboxes are not leftovers, not even for `caged reap`.
+  const early = await harness.backend.reap({ run: harness.run, anyWorkspaceRoot: true });
+  expect(early.removed).toEqual([]);
+
+  child.kill('SIGKILL');
+  await exited;
+  return { ids, owner };
+}
+
+async function expectAllGone(workspaceRoot: string, ids: string[]): Promise<void> {
+  expect(await managedIds()).toEqual([]);
+  for (const id of ids) {
+    expect(existsSync(join(workspaceRoot, id))).toBe(false);
+    await expect(harness.backend.docker.getNetwork(`${id}-net`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+  }
+}
+
 describe('reaper', () => {
-  it('removes everything a SIGKILLed controller left behind', async () => {
-    requireFreshBuild();
+  it("removes everything a SIGKILLed controller left behind when the next controller of its state directory starts, and only then", async () => {
     const workspaceRoot = join(harness.root, 'controller-workspaces');
-    const child = spawn(process.execPath, [join(repoRoot, 'test', 'support', 'sandbox-controller.mjs'), workspaceRoot, harness.run, TEST_IMAGE], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
-      child.once('exit', (code) => reject(new Error(`controller exited early (${code})`)));
-    });
-    const { ids, owner } = JSON.parse(line) as { ids: string[]; owner: string };
-    expect(owner).toBe(`${owner.split(':')[0]}:${child.pid}:${owner.split(':')[2]}`);
-    const left = await harness.backend.listManaged({ run: harness.run });
-    expect([...new Set(left.map((resource) => resource.sandboxId))].sort()).toEqual([...ids].sort());
-    expect(left.filter((resource) => resource.kind === 'network')).toHaveLength(1);
-    expect(left.every((resource) => resource.owner === owner)).toBe(true);
-    for (const id of ids) expect(existsSync(join(workspaceRoot, id))).toBe(true);
+    const { ids } = await killedController(workspaceRoot);
 
-    // While the controller lives, its sandboxes are not leftovers.
-    const early = await harness.backend.reap({ run: harness.run });
-    expect(early.removed).toEqual([]);
-
-    child.kill('SIGKILL');
-    await exited;
+    const elsewhere = await createDockerBackend({ workspaceRoot: join(harness.root, 'another-state-dir'), reapOnStart: true });
+    await elsewhere.close();
+    expect(await managedIds()).toEqual([...ids].sort());
 
     const next = await createDockerBackend({ workspaceRoot, reapOnStart: true });
     await next.close();
-    expect(await managedIds()).toEqual([]);
-    for (const id of ids) {
-      expect(existsSync(join(workspaceRoot, id))).toBe(false);
-      await expect(harness.backend.docker.getNetwork(`${id}-net`).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    }
+    await expectAllGone(workspaceRoot, ids);
+  });
+
+  it('`caged reap` takes the leftovers of any state directory, workspaces included', async () => {
+    const workspaceRoot = join(harness.root, 'other-controller-workspaces');
+    const { ids } = await killedController(workspaceRoot);
+    const dry = await harness.backend.reap({ run: harness.run, anyWorkspaceRoot: true, dryRun: true });
+    expect([...new Set(dry.removed.map((resource) => resource.sandboxId))].sort()).toEqual([...ids].sort());
+    expect(await managedIds()).toEqual([...ids].sort());
+
+    const report = await harness.backend.reap({ run: harness.run, anyWorkspaceRoot: true });
+    expect(report.removed.map((resource) => resource.dockerId).sort()).toEqual(dry.removed.map((resource) => resource.dockerId).sort());
+    await expectAllGone(workspaceRoot, ids);
   });
 
   it('removes sandboxes past their expiry, keeps live ones, and takes everything with all', async () => {

@@ -30,24 +30,25 @@ describe('images', () => {
 describe('labels', () => {
   const identity = {
     id: 'cage-0123abcd',
-    labels: { [LABELS.run]: 'run-1', [LABELS.managed]: 'false', [LABELS.owner]: 'spoofed', [LABELS.id]: 'cage-ffffffff' },
+    labels: { [LABELS.run]: 'run-1', [LABELS.managed]: 'false', [LABELS.owner]: 'spoofed', [LABELS.id]: 'cage-ffffffff', [LABELS.workspaces]: '/etc' },
     budgetMicros: 5_250_000,
     expiresAt: new Date('2026-11-27T10:00:00.000Z'),
   };
 
   it('carries the basics, which extra labels cannot override', () => {
-    expect(sandboxLabels(identity, 'host:1:2')).toEqual({
+    expect(sandboxLabels(identity, 'host:1:2', '/state/workspaces')).toEqual({
       [LABELS.run]: 'run-1',
       [LABELS.managed]: 'true',
       [LABELS.id]: 'cage-0123abcd',
       [LABELS.owner]: 'host:1:2',
+      [LABELS.workspaces]: '/state/workspaces',
       [LABELS.budgetUsd]: '5.25',
       [LABELS.expiresAt]: '2026-11-27T10:00:00.000Z',
     });
   });
 
   it('leaves the budget out when there is none', () => {
-    expect(sandboxLabels({ ...identity, budgetMicros: undefined }, 'o')).not.toHaveProperty(LABELS.budgetUsd);
+    expect(sandboxLabels({ ...identity, budgetMicros: undefined }, 'o', '/w')).not.toHaveProperty(LABELS.budgetUsd);
   });
 
   it.each([
@@ -59,7 +60,7 @@ describe('labels', () => {
   ])('writes %i µ$ as %s USD', (micros, text) => expect(microsToUsdLabel(micros)).toBe(text));
 
   it('reads managed resources back, and ignores foreign or malformed ones', () => {
-    const labels = sandboxLabels(identity, 'host:1:2');
+    const labels = sandboxLabels(identity, 'host:1:2', '/state/workspaces');
     expect(managedResource('container', 'abc', labels)).toEqual({
       kind: 'container',
       dockerId: 'abc',
