@@ -13,12 +13,18 @@ export function registerReap(program: Command, context: CommandContext): void {
     .command('reap')
     .description('Remove leftovers of caged controllers that are gone (or, with --all, every caged sandbox on this Docker engine)')
     .option('--all', 'remove every caged-managed container, network and workspace, running or kept')
+    .option('--run <id>', "only what one batch run made (its results file's run_id; the dev.caged.run label)")
     .option('--dry-run', 'list what would be removed, remove nothing')
     .option('--json', 'print the removed resources as JSON')
-    .action(async (flags: { all?: boolean; dryRun?: boolean; json?: boolean }) => {
+    .action(async (flags: { all?: boolean; run?: string; dryRun?: boolean; json?: boolean }) => {
       const backend = await createDockerBackend({ workspaceRoot: enginePaths(cagedHome()).workspaces });
       try {
-        const { removed } = await backend.reap({ all: flags.all === true, dryRun: flags.dryRun === true, anyWorkspaceRoot: true });
+        const { removed } = await backend.reap({
+          all: flags.all === true,
+          dryRun: flags.dryRun === true,
+          anyWorkspaceRoot: true,
+          ...(flags.run ? { run: flags.run } : {}),
+        });
         if (flags.json) {
           printJson(context.io, removed.map(({ kind, sandboxId, owner, dockerId }) => ({ kind, sandbox: sandboxId, owner, docker_id: dockerId })));
         } else if (removed.length === 0) {

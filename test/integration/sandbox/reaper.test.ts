@@ -1,12 +1,10 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, startSandbox, TEST_IMAGE, type Harness } from '../../support/sandbox-harness.js';
+import { startController } from '../../support/controller-process.js';
+import { createHarness, startSandbox, type Harness } from '../../support/sandbox-harness.js';
 import { createDockerBackend } from '../../../src/sandbox/docker.js';
 
-const repoRoot = join(import.meta.dirname, '..', '..', '..');
 let harness: Harness;
 beforeAll(async () => {
   harness = await createHarness();
@@ -15,34 +13,16 @@ afterAll(async () => {
   await harness?.cleanup();
 });
 
-/** The fixture runs the built code: a stale lib/ would test something else than src/. */
-function requireFreshBuild(): void {
-  const sources = join(repoRoot, 'src', 'sandbox');
-  for (const name of readdirSync(sources).filter((file) => file.endsWith('.ts'))) {
-    const built = join(repoRoot, 'lib', 'sandbox', name.replace(/\.ts$/, '.js'));
-    if (!existsSync(built)) throw new Error(`${built} is missing: run \`npm run build\` first`);
-    if (statSync(built).mtimeMs < statSync(join(sources, name)).mtimeMs) throw new Error(`lib/ is older than src/sandbox/${name}: run \`npm run build\` first`);
-  }
-}
-
 async function managedIds(): Promise<string[]> {
   const resources = await harness.backend.listManaged({ run: harness.run });
   return [...new Set(resources.map((resource) => resource.sandboxId))].sort();
 }
 
-/** Runs the fixture controller (the built backend) until it has made its two sandboxes, then SIGKILLs it. */
-async function killedController(workspaceRoot: string): Promise<{ ids: string[]; owner: string }> {
-  requireFreshBuild();
-  const child = spawn(process.execPath, [join(repoRoot, 'test', 'support', 'sandbox-controller.mjs'), workspaceRoot, harness.run, TEST_IMAGE], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`controller exited early (${code})`)));
-  });
-  const { ids, owner } = JSON.parse(line) as { ids: string[]; owner: string };
-  expect(owner).toBe(`${owner.split(':')[0]}:${child.pid}:${owner.split(':')[2]}`);
+/** Runs the fixture controller until it has made its two sandboxes, checks them, then SIGKILLs it. */
+async function killedController(workspaceRoot: string): Promise<{ ids: string[] }> {
+  const controller = await startController(workspaceRoot, harness.run);
+  const { ids, owner } = controller;
+  expect(owner).toBe(`${owner.split(':')[0]}:${controller.pid}:${owner.split(':')[2]}`);
   const left = await harness.backend.listManaged({ run: harness.run });
   expect([...new Set(left.map((resource) => resource.sandboxId))].sort()).toEqual([...ids].sort());
   expect(left.filter((resource) => resource.kind === 'network')).toHaveLength(1);
@@ -53,9 +33,8 @@ async function killedController(workspaceRoot: string): Promise<{ ids: string[];
   const early = await harness.backend.reap({ run: harness.run, anyWorkspaceRoot: true });
   expect(early.removed).toEqual([]);
 
-  child.kill('SIGKILL');
-  await exited;
-  return { ids, owner };
+  await controller.kill();
+  return { ids };
 }
 
 async function expectAllGone(workspaceRoot: string, ids: string[]): Promise<void> {
