@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FakeGitHub } from '../../support/fake-github.js';
-import { checkout, cleanUp, CONFIG, containersOfRun, dispatchEvent, newJob, OWNER, pullRequestEvent, REPO, runAction, TOKEN, type Job } from './harness.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { actionSuite, CONFIG, containersOfRun, dispatchEvent, pullRequestEvent, runAction, TOKEN, type Job } from './harness.js';
 
 const TASKS = `
 - name: write hello
@@ -19,24 +18,16 @@ const TASKS = `
 `;
 
 describe('the bundled action runs a batch', () => {
-  let fake: FakeGitHub;
+  const suite = actionSuite();
   let job: Job;
-  const runIds = new Set<string>();
 
   beforeAll(async () => {
-    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
-    job = await newJob('batch');
-    await checkout(job, { '.caged.yaml': CONFIG, 'README.md': '# widgets\n' });
-  });
-
-  afterAll(async () => {
-    await fake.close();
-    await cleanUp(runIds, [job.dir]);
+    job = await suite.job('batch', { '.caged.yaml': CONFIG, 'README.md': '# widgets\n' });
   });
 
   test('writes the summary and outputs, comments on the PR, then fails on the budget kill; a second run updates the comment', async () => {
-    const first = await runAction({ job, fake, inputs: { tasks: TASKS, 'github-token': TOKEN }, event: pullRequestEvent(12) });
-    runIds.add(first.state['run-id']!);
+    const first = await runAction({ job, fake: suite.fake, inputs: { tasks: TASKS, 'github-token': TOKEN }, event: pullRequestEvent(12) });
+    suite.runIds.add(first.state['run-id']!);
 
     expect(first.code, first.log).toBe(1);
     expect(first.log).toContain('::error::caged: 1 task(s) hit their budget and were killed (fail-on: error)');
@@ -62,7 +53,7 @@ describe('the bundled action runs a batch', () => {
     expect(first.summary).toContain('@\u200boctocat');
     expect(first.summary).toContain('<pre>wrote hello.txt</pre>');
     // The sticky comment.
-    const comments = fake.comments.filter((comment) => comment.issue === 12);
+    const comments = suite.fake.comments.filter((comment) => comment.issue === 12);
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body.startsWith('<!-- caged:caged%20batch/agents -->')).toBe(true);
     expect(comments[0]!.body).toContain('💸 killed (budget hit)');
@@ -71,31 +62,26 @@ describe('the bundled action runs a batch', () => {
     expect(await containersOfRun(first.state['run-id']!)).toEqual([]);
 
     const again = '- {prompt: Say hello again, agent: {command: "echo again"}, budget: 1}';
-    const second = await runAction({ job, fake, inputs: { tasks: again, 'github-token': TOKEN }, event: pullRequestEvent(12) });
-    runIds.add(second.state['run-id']!);
+    const second = await runAction({ job, fake: suite.fake, inputs: { tasks: again, 'github-token': TOKEN }, event: pullRequestEvent(12) });
+    suite.runIds.add(second.state['run-id']!);
     expect(second.code, second.log).toBe(0);
-    const after = fake.comments.filter((comment) => comment.issue === 12);
+    const after = suite.fake.comments.filter((comment) => comment.issue === 12);
     expect(after).toHaveLength(1);
     expect(after[0]!.id).toBe(comments[0]!.id);
     expect(after[0]!.body).toContain('Say hello again');
     expect(after[0]!.body).not.toContain('forever');
-    expect(fake.requests.filter((request) => request.operationId === 'issues/create-comment')).toHaveLength(1);
-    expect(fake.requests.filter((request) => request.operationId === 'issues/update-comment')).toHaveLength(1);
-    expect(fake.violations).toEqual([]);
+    expect(suite.fake.requests.filter((request) => request.operationId === 'issues/create-comment')).toHaveLength(1);
+    expect(suite.fake.requests.filter((request) => request.operationId === 'issues/update-comment')).toHaveLength(1);
+    expect(suite.fake.violations).toEqual([]);
   });
 
   test('a config error becomes an annotation at its line and starts nothing', async () => {
-    const bad = await newJob('bad-config');
-    try {
-      await checkout(bad, { '.caged.yaml': 'template: node-20\nbudgett: 5\n' });
-      const result = await runAction({ job: bad, fake, inputs: { tasks: '|Say hi|1', 'github-token': TOKEN }, event: dispatchEvent });
-      expect(result.code).toBe(1);
-      expect(result.log).toMatch(/::error title=caged%3A bad input,file=\.caged\.yaml,line=2,col=1::unknown key "budgett" \(did you mean "budget"\?\)/);
-      expect(result.log).toContain('::error::caged: bad input, nothing was started (1 problem)');
-      expect(result.summary).toBe('');
-      expect(await containersOfRun(result.state['run-id']!)).toEqual([]);
-    } finally {
-      await cleanUp([], [bad.dir]);
-    }
+    const bad = await suite.job('bad-config', { '.caged.yaml': 'template: node-20\nbudgett: 5\n' });
+    const result = await runAction({ job: bad, fake: suite.fake, inputs: { tasks: '|Say hi|1', 'github-token': TOKEN }, event: dispatchEvent });
+    expect(result.code).toBe(1);
+    expect(result.log).toMatch(/::error title=caged%3A bad input,file=\.caged\.yaml,line=2,col=1::unknown key "budgett" \(did you mean "budget"\?\)/);
+    expect(result.log).toContain('::error::caged: bad input, nothing was started (1 problem)');
+    expect(result.summary).toBe('');
+    expect(await containersOfRun(result.state['run-id']!)).toEqual([]);
   });
 });

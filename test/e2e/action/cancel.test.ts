@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FakeGitHub } from '../../support/fake-github.js';
-import { checkout, cleanUp, CONFIG, containersOfRun, dispatchEvent, newJob, OWNER, REPO, runAction, TOKEN, waitForContainers, waitForRunId, type Job } from './harness.js';
+import { describe, expect, test } from 'vitest';
+import { actionSuite, CONFIG, containersOfRun, dispatchEvent, runAction, TOKEN, waitForContainers, waitForRunId } from './harness.js';
 
 const TASKS = `
 - {name: long one, prompt: Wait a minute, agent: {command: "sleep 60"}, budget: 1}
@@ -9,36 +8,19 @@ const TASKS = `
 `;
 
 describe('the bundled action when the job is cancelled', () => {
-  let fake: FakeGitHub;
-  const jobs: Job[] = [];
-  const runIds = new Set<string>();
-
-  beforeAll(async () => {
-    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
-  });
-
-  afterAll(async () => {
-    await fake.close();
-    await cleanUp(runIds, jobs.map((job) => job.dir));
-  });
-
-  async function job(name: string): Promise<Job> {
-    const created = await newJob(name);
-    jobs.push(created);
-    await checkout(created, { '.caged.yaml': CONFIG });
-    return created;
-  }
+  const suite = actionSuite();
+  const job = (name: string) => suite.job(name, { '.caged.yaml': CONFIG });
 
   test('SIGTERM mid-batch stops every sandbox and still writes the partial summary and outputs', async () => {
     const cancelled = await job('sigterm');
     const result = await runAction({
       job: cancelled,
-      fake,
+      fake: suite.fake,
       inputs: { tasks: TASKS, 'max-parallel': '2', 'github-token': TOKEN },
       event: dispatchEvent,
       during: async (child) => {
         const runId = await waitForRunId(cancelled);
-        runIds.add(runId);
+        suite.runIds.add(runId);
         await waitForContainers(runId, 2);
         child.kill('SIGTERM');
       },
@@ -58,12 +40,12 @@ describe('the bundled action when the job is cancelled', () => {
     let runId = '';
     const main = await runAction({
       job: killed,
-      fake,
+      fake: suite.fake,
       inputs: { tasks: TASKS, 'max-parallel': '2', 'github-token': TOKEN },
       event: dispatchEvent,
       during: async (child) => {
         runId = await waitForRunId(killed);
-        runIds.add(runId);
+        suite.runIds.add(runId);
         await waitForContainers(runId, 2);
         child.kill('SIGKILL');
       },
@@ -73,7 +55,7 @@ describe('the bundled action when the job is cancelled', () => {
 
     const post = await runAction({
       job: killed,
-      fake,
+      fake: suite.fake,
       inputs: { tasks: TASKS, 'github-token': TOKEN },
       event: dispatchEvent,
       entry: 'post.js',

@@ -1,8 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FakeGitHub } from '../../support/fake-github.js';
-import { cleanUp, CONFIG, dispatchEvent, git, newJob, OWNER, plain, REPO, runAction, TOKEN, type Job } from './harness.js';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { actionSuite, CONFIG, dispatchEvent, git, OWNER, plain, REPO, runAction, TOKEN, type Job } from './harness.js';
 
 const TASKS = `
 - name: note for the workspace
@@ -22,16 +21,14 @@ const TASKS = `
 `;
 
 describe('the bundled action delivers changes as branches and pull requests', () => {
-  let fake: FakeGitHub;
+  const suite = actionSuite();
   let job: Job;
   let origin: string;
   let base: string;
-  const runIds = new Set<string>();
 
   /** GITHUB_SERVER_URL is a file:// directory here, so `<server>/octo/widgets.git` is a local bare repository. */
   beforeAll(async () => {
-    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
-    job = await newJob('deliver');
+    job = await suite.job('deliver');
     origin = join(job.dir, 'server', OWNER, `${REPO}.git`);
     await mkdir(origin, { recursive: true });
     await git(origin, 'init', '--quiet', '--bare', '--initial-branch=main');
@@ -45,21 +42,16 @@ describe('the bundled action delivers changes as branches and pull requests', ()
     await writeFile(join(job.workspace, 'notes.txt'), 'remember the milk\n');
   });
 
-  afterAll(async () => {
-    await fake.close();
-    await cleanUp(runIds, [job.dir]);
-  });
-
   test('each completed task with changes gets its own branch and pull request', async () => {
     const result = await runAction({
       job,
-      fake,
+      fake: suite.fake,
       inputs: { tasks: TASKS, deliver: 'pull-request', 'github-token': TOKEN },
       event: dispatchEvent,
       env: { GITHUB_SERVER_URL: `file://${join(job.dir, 'server')}` },
     });
     const runId = result.state['run-id']!;
-    runIds.add(runId);
+    suite.runIds.add(runId);
     expect(result.code, result.log).toBe(0);
 
     const workspaceBranch = `caged/note-for-the-workspace-${runId}`;
@@ -72,7 +64,7 @@ describe('the bundled action delivers changes as branches and pull requests', ()
     // The workspace itself is untouched.
     expect(await git(job.workspace, 'status', '--porcelain')).toBe('?? notes.txt');
 
-    expect(fake.createdPulls.map(({ head, base: into, title }) => ({ head, base: into, title }))).toEqual([
+    expect(suite.fake.createdPulls.map(({ head, base: into, title }) => ({ head, base: into, title }))).toEqual([
       { head: workspaceBranch, base: 'main', title: 'caged: note for the workspace' },
       { head: repoBranch, base: 'main', title: 'caged: tidy the repo' },
     ]);
@@ -80,6 +72,6 @@ describe('the bundled action delivers changes as branches and pull requests', ()
     expect(summary).toMatch(/#1: opened pull request #\d+ from caged\/note-for-the-workspace-/);
     expect(summary).toMatch(/#2: opened pull request #\d+ from caged\/tidy-the-repo-/);
     expect(summary).toContain('#3: no changes');
-    expect(fake.violations).toEqual([]);
+    expect(suite.fake.violations).toEqual([]);
   });
 });

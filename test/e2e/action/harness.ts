@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
+import { afterAll, beforeAll } from 'vitest';
 import { runGit } from '../../../src/sandbox/git.js';
-import type { FakeGitHub } from '../../support/fake-github.js';
+import { FakeGitHub } from '../../support/fake-github.js';
 
 /** Runs the committed bundles (dist/index.js, dist/post.js) the way a runner does: env in, files out. */
 
@@ -185,6 +186,43 @@ export async function cleanUp(runIds: Iterable<string>, dirs: Iterable<string>):
     }
   }
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+}
+
+/** What each action test file shares: one fake GitHub, and the clean-up of every run and job directory it made. */
+export interface ActionSuite {
+  /** Started in beforeAll. */
+  readonly fake: FakeGitHub;
+  /** Run ids whose containers and networks go after the file. */
+  readonly runIds: Set<string>;
+  /** A new job (its directory goes after the file), with `files` committed in its workspace when given. */
+  job(name: string, files?: Record<string, string>): Promise<Job>;
+}
+
+/** Registers the file's beforeAll/afterAll hooks; call it at the top of a describe block. */
+export function actionSuite(): ActionSuite {
+  let fake: FakeGitHub | undefined;
+  const runIds = new Set<string>();
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await cleanUp(runIds, dirs);
+  });
+  return {
+    get fake() {
+      if (!fake) throw new Error('the fake GitHub starts in beforeAll');
+      return fake;
+    },
+    runIds,
+    async job(name, files) {
+      const job = await newJob(name);
+      dirs.push(job.dir);
+      if (files) await checkout(job, files);
+      return job;
+    },
+  };
 }
 
 export const CONFIG = ['template: node-20', 'agents: []', 'network_mode: none', 'timeout: 120', ''].join('\n');

@@ -1,7 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FakeGitHub } from '../../support/fake-github.js';
 import { startTestServer, type ServerHarness } from '../../integration/server/harness.js';
-import { checkout, cleanUp, CONFIG, containersOfRun, dispatchEvent, newJob, OWNER, REPO, runAction, TOKEN, waitForContainers, waitForRunId, type Job } from './harness.js';
+import { actionSuite, CONFIG, containersOfRun, dispatchEvent, runAction, TOKEN, waitForContainers, waitForRunId, type Job } from './harness.js';
 
 const TASKS = `
 - {name: write hello, prompt: Write hello.txt, agent: {command: "echo hello > hello.txt"}, budget: 1}
@@ -9,36 +9,32 @@ const TASKS = `
 `;
 
 describe('the bundled action on a caged server (backend: remote)', () => {
-  let fake: FakeGitHub;
+  const suite = actionSuite();
   let server: ServerHarness;
   let job: Job;
-  const runIds = new Set<string>();
 
   beforeAll(async () => {
-    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
     // Same host: the server may clone the runner's workspace copies.
     server = await startTestServer({ allowLocalRepos: true });
-    job = await newJob('remote');
-    await checkout(job, { '.caged.yaml': CONFIG });
+    job = await suite.job('remote', { '.caged.yaml': CONFIG });
   });
 
   afterAll(async () => {
     await server.close();
-    await fake.close();
-    await cleanUp(runIds, [job.dir, server.dataDir]);
+    await rm(server.dataDir, { recursive: true, force: true });
   });
 
   test('runs the batch through RemoteClient, reports it and leaves nothing on the server', async () => {
     const result = await runAction({
       job,
-      fake,
+      fake: suite.fake,
       inputs: { tasks: TASKS, backend: 'remote', 'api-url': server.server.url, 'api-key': server.adminKey, 'github-token': TOKEN },
       event: dispatchEvent,
       // The server's containers carry the run's label: that is what the post step and close() go by.
       during: async () => waitForContainers(await waitForRunId(job), 1),
     });
     const runId = result.state['run-id']!;
-    runIds.add(runId);
+    suite.runIds.add(runId);
     expect(result.code, result.log).toBe(1);
     expect(result.log).toContain(`::add-mask::${server.adminKey}`);
     expect(result.log).not.toMatch(new RegExp(`(?<!add-mask::)${server.adminKey}`));

@@ -1,8 +1,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { FakeGitHub } from '../../support/fake-github.js';
-import { checkout, cleanUp, CONFIG, dispatchEvent, newJob, OWNER, pullRequestEvent, REPO, runAction, TOKEN, type Job } from './harness.js';
+import { describe, expect, test } from 'vitest';
+import { actionSuite, CONFIG, dispatchEvent, pullRequestEvent, runAction, TOKEN } from './harness.js';
 
 const TASKS = ['one', 'two', 'three', 'four', 'five'].map((word) => `|Echo ${word}|1`).join('\n');
 const CONFIG_WITH_AGENT = `${CONFIG}agent: {command: 'echo "$CAGED_PROMPT"'}\n`;
@@ -26,29 +25,12 @@ function rows(summary: string): string[] {
 }
 
 describe('the bundled action splits a batch across matrix shards and merges their reports', () => {
-  let fake: FakeGitHub;
-  const jobs: Job[] = [];
-  const runIds = new Set<string>();
-
-  beforeAll(async () => {
-    fake = await FakeGitHub.start({ owner: OWNER, repo: REPO, token: TOKEN });
-  });
-
-  afterAll(async () => {
-    await fake.close();
-    await cleanUp(runIds, jobs.map((job) => job.dir));
-  });
-
-  async function job(name: string): Promise<Job> {
-    const created = await newJob(name);
-    jobs.push(created);
-    await checkout(created, { '.caged.yaml': CONFIG_WITH_AGENT });
-    return created;
-  }
+  const suite = actionSuite();
+  const job = (name: string) => suite.job(name, { '.caged.yaml': CONFIG_WITH_AGENT });
 
   test('two shards plus mode: report give the same tasks as one unsharded run', async () => {
-    const whole = await runAction({ job: await job('whole'), fake, inputs: { tasks: TASKS, 'github-token': TOKEN }, event: dispatchEvent });
-    runIds.add(whole.state['run-id']!);
+    const whole = await runAction({ job: await job('whole'), fake: suite.fake, inputs: { tasks: TASKS, 'github-token': TOKEN }, event: dispatchEvent });
+    suite.runIds.add(whole.state['run-id']!);
     expect(whole.code, whole.log).toBe(0);
 
     const report = await job('report');
@@ -56,8 +38,8 @@ describe('the bundled action splits a batch across matrix shards and merges thei
     await mkdir(downloaded);
     const shardTasks: number[][] = [];
     for (const index of [0, 1]) {
-      const shard = await runAction({ job: await job(`shard-${index}`), fake, inputs: { tasks: TASKS, shard: `${index}/2`, 'github-token': TOKEN }, event: pullRequestEvent(5) });
-      runIds.add(shard.state['run-id']!);
+      const shard = await runAction({ job: await job(`shard-${index}`), fake: suite.fake, inputs: { tasks: TASKS, shard: `${index}/2`, 'github-token': TOKEN }, event: pullRequestEvent(5) });
+      suite.runIds.add(shard.state['run-id']!);
       expect(shard.code, shard.log).toBe(0);
       shardTasks.push((JSON.parse(shard.outputs.results!) as ResultsJson).results.map((result) => result.index));
       // What actions/upload-artifact + download-artifact would do.
@@ -70,9 +52,9 @@ describe('the bundled action splits a batch across matrix shards and merges thei
       [1, 3],
     ]);
     // Shards do not comment; the report job does.
-    expect(fake.comments.filter((comment) => comment.issue === 5)).toEqual([]);
+    expect(suite.fake.comments.filter((comment) => comment.issue === 5)).toEqual([]);
 
-    const merged = await runAction({ job: report, fake, inputs: { mode: 'report', 'github-token': TOKEN }, event: pullRequestEvent(5) });
+    const merged = await runAction({ job: report, fake: suite.fake, inputs: { mode: 'report', 'github-token': TOKEN }, event: pullRequestEvent(5) });
     expect(merged.code, merged.log).toBe(0);
     const wholeJson = JSON.parse(whole.outputs.results!) as ResultsJson;
     const mergedJson = JSON.parse(merged.outputs.results!) as ResultsJson;
@@ -82,18 +64,18 @@ describe('the bundled action splits a batch across matrix shards and merges thei
     expect(rows(merged.summary)).toEqual(rows(whole.summary));
     expect(rows(merged.summary)).toHaveLength(5);
     expect(merged.summary).toContain('Merged from 2 shard result file');
-    expect(fake.comments.filter((comment) => comment.issue === 5)).toHaveLength(1);
-    expect(fake.violations).toEqual([]);
+    expect(suite.fake.comments.filter((comment) => comment.issue === 5)).toHaveLength(1);
+    expect(suite.fake.violations).toEqual([]);
   });
 
   test('a missing shard fails the report job after the summary is written', async () => {
     const report = await job('report-missing');
     const downloaded = join(report.workspace, 'caged-results');
     await mkdir(downloaded);
-    const shard = await runAction({ job: await job('lonely-shard'), fake, inputs: { tasks: TASKS, shard: '1/2', 'github-token': TOKEN }, event: dispatchEvent });
-    runIds.add(shard.state['run-id']!);
+    const shard = await runAction({ job: await job('lonely-shard'), fake: suite.fake, inputs: { tasks: TASKS, shard: '1/2', 'github-token': TOKEN }, event: dispatchEvent });
+    suite.runIds.add(shard.state['run-id']!);
     await copyFile(shard.outputs['results-file']!, join(downloaded, 'results.json'));
-    const merged = await runAction({ job: report, fake, inputs: { mode: 'report', 'github-token': TOKEN }, event: dispatchEvent });
+    const merged = await runAction({ job: report, fake: suite.fake, inputs: { mode: 'report', 'github-token': TOKEN }, event: dispatchEvent });
     expect(merged.code).toBe(1);
     expect(merged.summary).toContain('No shard reported task');
     expect(merged.log).toContain('::error::caged: 3 task(s) missing from the shard results');
