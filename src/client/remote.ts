@@ -9,12 +9,14 @@ import {
   type ExecOutcome,
   type ExecRequestOptions,
   type ListFilter,
+  type LogChunk,
   type SandboxInfo,
   type SandboxService,
 } from '../engine/service.js';
 import { SseParser } from '../gateway/sse.js';
 import { resolveRepo } from '../sandbox/repo-source.js';
 import { FINAL_STATUSES, type Command, type SandboxStatus } from '../sandbox/types.js';
+import { LOG_NEXT_OFFSET_HEADER } from '../server/routes.js';
 import { eventFromJson, sandboxFromJson, type SandboxJsonIn } from './wire.js';
 
 export interface RemoteClientOptions {
@@ -191,8 +193,13 @@ export class RemoteClient implements SandboxService {
     return this.#text('GET', `/v1/sandboxes/${encodeURIComponent(id)}/patch`, id);
   }
 
-  logs(id: string): Promise<string> {
-    return this.#text('GET', `/v1/sandboxes/${encodeURIComponent(id)}/logs`, id);
+  async logs(id: string, options: { offset?: number } = {}): Promise<LogChunk> {
+    const offset = options.offset ?? 0;
+    const response = await this.#send('GET', `/v1/sandboxes/${encodeURIComponent(id)}/logs?offset=${offset}`, { sandboxId: id });
+    const text = await response.body.text();
+    const next = Number(response.headers[LOG_NEXT_OFFSET_HEADER]);
+    if (!Number.isSafeInteger(next)) throw new Error(`${this.apiUrl} answered logs without ${LOG_NEXT_OFFSET_HEADER}: upgrade caged serve there`);
+    return { text, next };
   }
 
   async destroy(id: string, options: { force?: boolean; keepWorkspace?: boolean } = {}): Promise<SandboxInfo> {

@@ -36,9 +36,11 @@ import {
   type ExecOutcome,
   type ExecRequestOptions,
   type ListFilter,
+  type LogChunk,
   type SandboxInfo,
   type SandboxService,
 } from './service.js';
+import { readLogChunk } from './log-chunk.js';
 
 export interface LocalEngineOptions {
   backend: SandboxBackend;
@@ -469,13 +471,9 @@ export class LocalEngine implements SandboxService {
     }
   }
 
-  async logs(id: string): Promise<string> {
+  async logs(id: string, options: { offset?: number } = {}): Promise<LogChunk> {
     this.#record(id);
-    try {
-      return await readFile(join(this.#paths.sandbox(id), 'output.log'), 'utf8');
-    } catch {
-      return '';
-    }
+    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset);
   }
 
   async destroy(id: string, options: { force?: boolean; keepWorkspace?: boolean } = {}): Promise<SandboxInfo> {

@@ -48,6 +48,12 @@ export interface SandboxInfo {
   labels?: Record<string, string>;
 }
 
+export interface LogChunk {
+  text: string;
+  /** The byte offset after `text`; a character still being written is left for the next read. */
+  next: number;
+}
+
 export interface CreateSandboxRequest {
   config: ResolvedConfig;
   name?: string;
@@ -114,7 +120,8 @@ export interface SandboxService {
   wait(id: string, options?: { signal?: AbortSignal }): Promise<SandboxInfo>;
   /** The workspace diff against the checkout (git patch text; empty when unchanged). */
   patch(id: string): Promise<string>;
-  logs(id: string): Promise<string>;
+  /** Output of the job and execs from byte `offset` (default 0) on; `next` is where to go on from. */
+  logs(id: string, options?: { offset?: number }): Promise<LogChunk>;
   /** Stops a running sandbox (status `cancelled`) and removes its container, network and workspace. */
   destroy(id: string, options?: { force?: boolean; keepWorkspace?: boolean }): Promise<SandboxInfo>;
   subscribe(listener: (event: EngineEvent) => void): () => void;

@@ -58,3 +58,18 @@ export function lastLines(text: string, count: number): string {
     .slice(-count)
     .join('\n');
 }
+
+/**
+ * How many leading bytes of `bytes` end on a character boundary: a UTF-8 sequence still being
+ * written at the end is left for the next read, so a reader that resumes at that offset never
+ * splits a character.
+ */
+export function completeUtf8Length(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back += 1) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}

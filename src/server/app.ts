@@ -5,7 +5,17 @@ import { mergeLayers, type ConfigLayer } from '../config/schema.js';
 import { sandboxToJson } from '../engine/json.js';
 import type { AdoptionState, LocalEngine } from '../engine/local-engine.js';
 import { enginePaths, type EnginePaths } from '../engine/paths.js';
-import { SandboxNotFoundError, SandboxStateError, type EngineEvent, type ExecOutcome, type ExecRequestOptions, type ListFilter, type SandboxInfo } from '../engine/service.js';
+import { readLogChunk } from '../engine/log-chunk.js';
+import {
+  SandboxNotFoundError,
+  SandboxStateError,
+  type EngineEvent,
+  type ExecOutcome,
+  type ExecRequestOptions,
+  type ListFilter,
+  type LogChunk,
+  type SandboxInfo,
+} from '../engine/service.js';
 import { toUsd } from '../money.js';
 import { resolveRepo, RepoSourceError } from '../sandbox/repo-source.js';
 import { FINAL_STATUSES, LABELS, type Command, type SandboxStatus } from '../sandbox/types.js';
@@ -168,10 +178,10 @@ export class CagedApp {
     return this.engine.exec(id, command, options);
   }
 
-  async logs(tenant: string, id: string): Promise<string> {
+  async logs(tenant: string, id: string, options: { offset?: number } = {}): Promise<LogChunk> {
     this.#owned(tenant, id);
-    if (this.#mine.has(id)) return this.engine.logs(id);
-    return readFile(join(this.#paths.sandbox(id), 'output.log'), 'utf8').catch(() => '');
+    if (this.#mine.has(id)) return this.engine.logs(id, options);
+    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset);
   }
 
   async patch(tenant: string, id: string): Promise<string> {

@@ -10,7 +10,7 @@ import { packageVersion } from '../version.js';
 import { createKeyBody, createSandboxBody, execBody, SECRET_NAME, secretBody } from './api-schema.js';
 import { TooManySandboxesError, type CagedApp } from './app.js';
 import { openApiDocument } from './openapi.js';
-import { matchPath, ROUTES, type OperationId, type RouteSpec } from './routes.js';
+import { LOG_NEXT_OFFSET_HEADER, matchPath, ROUTES, type OperationId, type RouteSpec } from './routes.js';
 import type { KeyRecord } from './store.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -121,7 +121,10 @@ function apiHandlers(app: CagedApp): Record<OperationId, Handler> {
       sendJson(res, 200, sandboxToJson(await app.wait(key.id, params.id!, seconds * 1000, signal)));
     },
     execSandbox: async (call) => exec(app, call),
-    sandboxLogs: async ({ res, key, params }) => sendText(res, 'text/plain; charset=utf-8', await app.logs(key.id, params.id!)),
+    sandboxLogs: async ({ res, key, params, query }) => {
+      const chunk = await app.logs(key.id, params.id!, { offset: logOffset(query) });
+      sendText(res, 'text/plain; charset=utf-8', chunk.text, { [LOG_NEXT_OFFSET_HEADER]: String(chunk.next) });
+    },
     sandboxPatch: async ({ res, key, params }) => sendText(res, 'text/x-diff; charset=utf-8', await app.patch(key.id, params.id!)),
     destroySandbox: async ({ res, key, params, query }) => {
       const info = await app.destroy(key.id, params.id!, { force: query.get('force') === 'true', keepWorkspace: query.get('keep_workspace') === 'true' });
@@ -234,6 +237,16 @@ export function eventToJson(event: EngineEvent): Record<string, unknown> {
   }
 }
 
+function logOffset(query: URLSearchParams): number {
+  const text = query.get('offset');
+  if (text === null) return 0;
+  const offset = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(offset)) {
+    throw new InputError([{ location: 'offset', message: `offset must be a byte count (0 or more), not "${text}"` }]);
+  }
+  return offset;
+}
+
 function listFilter(query: URLSearchParams): ListFilter {
   const filter: ListFilter = {};
   const status = query.get('status');
@@ -313,7 +326,7 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(text);
 }
 
-function sendText(res: ServerResponse, contentType: string, text: string): void {
-  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+function sendText(res: ServerResponse, contentType: string, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { ...headers, 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

@@ -37,6 +37,13 @@ export function openApiDocument(routes: readonly RouteSpec[] = ROUTES): JsonSche
       responses[status] = {
         description: response.description,
         ...(contentType ? { content: { [contentType]: { schema: response.schema ? schemaOf(response.schema, 'output') : { type: 'string' } } } } : {}),
+        ...(response.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(response.headers).map(([name, header]) => [name, { description: header.description, schema: schemaOf(header.schema, 'output') }]),
+              ),
+            }
+          : {}),
       };
     }
     if (!route.public) {

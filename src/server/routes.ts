@@ -24,6 +24,7 @@ export interface ResponseSpec {
   /** JSON answers have a schema; streams and text name their media type. */
   schema?: z.ZodType;
   contentType?: string;
+  headers?: Record<string, { description: string; schema: z.ZodType }>;
 }
 
 export interface QuerySpec {
@@ -45,6 +46,9 @@ export interface RouteSpec {
   query?: Record<string, QuerySpec>;
   responses: Record<number, ResponseSpec>;
 }
+
+/** Where the next read of a sandbox's logs goes on from (GET /v1/sandboxes/{id}/logs?offset=). */
+export const LOG_NEXT_OFFSET_HEADER = 'x-caged-next-offset';
 
 const sandboxId = z.string().regex(/^cage-[0-9a-f]{8}$/);
 const bool = z.enum(['true', 'false']);
@@ -126,7 +130,18 @@ export const ROUTES = [
     method: 'GET',
     path: '/v1/sandboxes/{id}/logs',
     summary: 'Output of the sandbox\'s job and execs so far',
-    responses: { 200: { description: 'Plain text', contentType: 'text/plain' }, 404: notFound },
+    query: {
+      offset: { schema: z.string().regex(/^\d+$/), description: `Start at this byte; to follow a running sandbox, ask again from the \`${LOG_NEXT_OFFSET_HEADER}\` of the last answer` },
+    },
+    responses: {
+      200: {
+        description: 'Plain text',
+        contentType: 'text/plain',
+        headers: { [LOG_NEXT_OFFSET_HEADER]: { description: 'The byte offset after this text (a character still being written is left out)', schema: z.int().min(0) } },
+      },
+      400: { description: 'Bad offset', schema: errorJson },
+      404: notFound,
+    },
   },
   {
     operationId: 'sandboxPatch',

@@ -1,14 +1,30 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
+import { FINAL_STATUSES } from '../../sandbox/types.js';
 import type { CommandContext } from '../context.js';
 import { withRemote } from '../remote-session.js';
+
+const FOLLOW_POLL_MS = 500;
 
 export function registerLogs(program: Command, context: CommandContext): void {
   program
     .command('logs')
     .description('Output of a sandbox\'s job and execs so far')
     .argument('<id>', 'sandbox id')
-    .action(async (id: string) => {
-      const text = await withRemote(context.io, (client) => client.logs(id));
-      context.io.stdout.write(text);
+    .option('-f, --follow', 'keep printing new output until the sandbox ends')
+    .action(async (id: string, flags: { follow?: boolean }) => {
+      await withRemote(context.io, async (client) => {
+        let offset = 0;
+        for (;;) {
+          // The status is read before the output: output written before the sandbox ended is
+          // then always printed by the last read.
+          const ended = !flags.follow || FINAL_STATUSES.has((await client.get(id)).status);
+          const chunk = await client.logs(id, { offset });
+          context.io.stdout.write(chunk.text);
+          offset = chunk.next;
+          if (ended) return;
+          await sleep(FOLLOW_POLL_MS);
+        }
+      });
     });
 }

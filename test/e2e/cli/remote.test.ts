@@ -146,12 +146,26 @@ describe('the CLI against caged serve', () => {
     const usage = await cli(['usage'], base);
     expect(usage.stdout).toMatch(/^Sandboxes: 2 \(2 running\)\nSpend:\s+\$\d+\.\d+ of \$4\.00 budgeted/);
 
+    // Following: output shows up while an exec still runs, and the follower ends with the sandbox.
+    const follower = spawn(process.execPath, [CAGED_BIN, 'logs', '--follow', sandbox.id], { env: { ...process.env, CI: 'true', ...base }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let followed = '';
+    follower.stdout!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
+    const followerExit = new Promise<number | null>((resolve) => follower.once('close', resolve));
+    let execDone = false;
+    const slowExec = cli(['exec', sandbox.id, 'echo follow-one; sleep 3; echo follow-two'], base).finally(() => (execDone = true));
+    await expect.poll(() => followed, { timeout: 10_000, interval: 100 }).toContain('follow-one\n');
+    expect(execDone).toBe(false);
+    expect((await slowExec).code).toBe(0);
+    await expect.poll(() => followed, { timeout: 10_000, interval: 100 }).toContain('follow-one\nfollow-two\n');
+
     const refused = await cli(['destroy', sandbox.id], base);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('use --force');
     const destroyed = await cli(['destroy', sandbox.id, other.id, '--force'], base);
     expect(destroyed.code, destroyed.stderr).toBe(0);
     expect(destroyed.stdout).toMatch(new RegExp(`^${sandbox.id} destroyed \\(\\$\\d+\\.\\d+/\\$3\\.00\\)\\n${other.id} destroyed`));
+    expect(await followerExit).toBe(0);
+    expect(followed).toBe((await cli(['logs', sandbox.id], base)).stdout);
     expect(JSON.parse((await cli(['list', '--json'], base)).stdout)).toEqual([]);
     expect(JSON.parse((await cli(['list', '--json', '--all'], base)).stdout).map((entry: { status: string }) => entry.status)).toEqual(['destroyed', 'destroyed']);
     const gone = await cli(['exec', 'cage-00000000', 'true'], base);

@@ -119,7 +119,7 @@ describe('secret scan after an end-to-end run', () => {
       'container config (env, cmd, labels, mounts)': JSON.stringify(inspected),
       'container writable layer': (await writableLayer(container, [...inspected.Mounts.map((mount) => mount.Destination), ...Object.keys(inspected.HostConfig.Tmpfs ?? {})])).toString('latin1'),
       'container logs': logs.toString('latin1'),
-      'caged logs': await engine.logs(id),
+      'caged logs': (await engine.logs(id)).text,
       'controller warnings': harness.warnings.join('\n'),
       'results JSON': JSON.stringify(reportToJson(report)),
       'job summary': summaryMarkdown({ report, heading: 'caged batch' }),

@@ -201,7 +201,15 @@ describe('caged serve: REST API', () => {
       expect(stdout).toContain('PLAIN_SECRET=plain-value');
       expect(stdout).toMatch(/ANTHROPIC_API_KEY=sk-caged-/);
       expect(stdout).not.toContain(REAL_ANTHROPIC_KEY);
-      expect(await client.logs(id)).toContain('hello');
+      const whole = await client.logs(id);
+      expect(whole.text).toMatch(/^hello\n[^]*oops\n/);
+      expect(whole.next).toBe(Buffer.byteLength(whole.text));
+      const from = whole.text.indexOf('oops');
+      expect(await client.logs(id, { offset: Buffer.byteLength(whole.text.slice(0, from)) })).toEqual({ text: whole.text.slice(from), next: whole.next });
+      expect(await client.logs(id, { offset: whole.next })).toEqual({ text: '', next: whole.next });
+      const bad = await local.call('GET', `/v1/sandboxes/${id}/logs?offset=-1`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.error).toMatchObject({ code: 'invalid_request', path: 'offset', message: expect.stringContaining('offset must be a byte count (0 or more), not "-1"') });
       const info = await client.destroy(id, { force: true });
       expect(info.status).toBe('destroyed');
       expect((await local.call('POST', `/v1/sandboxes/${id}/exec`, { body: { command: 'true' } })).status).toBe(409);
