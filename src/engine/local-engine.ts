@@ -9,7 +9,7 @@ import { startEgressProxy, proxyEnv, type EgressProxy } from '../gateway/egress.
 import { Gateway, type GatewayListener, type UsageEvent } from '../gateway/gateway.js';
 import { Ledger, type ExceededEvent } from '../ledger/ledger.js';
 import { formatUsd, type Micros } from '../money.js';
-import { computeRatesFrom } from '../pricing/compute.js';
+import { computeCost, computeRatesFrom, hourlyMicros } from '../pricing/compute.js';
 import { createPriceBook } from '../pricing/price.js';
 import { newSandboxId } from '../sandbox/ids.js';
 import { sandboxImage } from '../sandbox/image.js';
@@ -91,6 +91,14 @@ interface SandboxRecord {
   token?: string;
   agentBinaries: ResolvedAgentBinary[];
   finishing?: Promise<void>;
+}
+
+/** What an adopted sandbox had spent, from its controller's ledger. */
+export interface AdoptionSpend {
+  llm: Micros;
+  compute: Micros;
+  /** The time of its last compute charge (epoch ms). */
+  computeChargedUntil?: number;
 }
 
 /** See `LocalEngine.adoptionState` and `LocalEngine.adopt`. */
@@ -213,8 +221,11 @@ export class LocalEngine implements SandboxService {
    * ledger opens with the spend it already had, the gateway serves its token on the same address
    * again, and the guard (budget, compute, idle and wall clock) resumes. Its job, if it had one,
    * cannot be watched again: the caller ends such sandboxes instead.
+   *
+   * The container ran on while no controller watched it: that time is charged as compute, from
+   * `prior.computeChargedUntil` (else its start) to now, before the guard resumes.
    */
-  async adopt(info: SandboxInfo, state: AdoptionState, prior: { llm: Micros; compute: Micros }): Promise<SandboxInfo> {
+  async adopt(info: SandboxInfo, state: AdoptionState, prior: AdoptionSpend): Promise<SandboxInfo> {
     if (this.#closed) throw new SandboxStateError('the engine is shutting down');
     if (this.#records.has(info.id)) throw new SandboxStateError(`sandbox ${info.id} is already this engine's`);
     if (!(await this.#backend.sample(info.id)).running) throw new SandboxStateError(`the container of ${info.id} no longer runs`);
@@ -243,7 +254,10 @@ export class LocalEngine implements SandboxService {
       throw error;
     }
     // Opened last: a budget already spent ends the sandbox at once, through the usual path.
-    this.ledger.open(info.id, config.budget, prior);
+    this.ledger.open(info.id, config.budget, { llm: prior.llm, compute: prior.compute });
+    const unwatchedMs = Date.now() - (prior.computeChargedUntil ?? record.startedAt ?? Date.now());
+    const unwatched = computeCost(hourlyMicros(computeRatesFrom(config.pricing?.compute), config.resources.cpu, config.resources.memory), unwatchedMs);
+    if (unwatched > 0) this.ledger.charge(info.id, 'compute', unwatched, { unwatched_ms: unwatchedMs });
     if (!isFinal(record.info.status)) this.#startWatch(record);
     return this.#snapshot(record);
   }

@@ -231,7 +231,8 @@ export class CagedApp {
     this.#mine.add(info.id);
     this.#tenants.set(info.id, tenant);
     try {
-      const adopted = await this.engine.adopt(info, state, this.store.spend(info.id));
+      const computeChargedUntil = this.store.lastComputeChargeAt(info.id);
+      const adopted = await this.engine.adopt(info, state, { ...this.store.spend(info.id), ...(computeChargedUntil !== undefined ? { computeChargedUntil } : {}) });
       // A budget already spent ends it during adoption; only a running one counts as active.
       if (!FINAL_STATUSES.has(adopted.status)) this.#activeOf(tenant).add(info.id);
       this.store.saveSandbox(tenant, adopted);

@@ -290,6 +290,12 @@ export class Store {
     return { llm: rows.find((row) => row.kind === 'llm')?.total ?? 0, compute: rows.find((row) => row.kind === 'compute')?.total ?? 0 };
   }
 
+  /** When compute was last charged to a sandbox (epoch ms), if ever. */
+  lastComputeChargeAt(id: string): number | undefined {
+    const row = this.#db.prepare("SELECT at FROM ledger WHERE sandbox_id = ? AND kind = 'compute' ORDER BY seq DESC LIMIT 1").get(id) as { at: string } | undefined;
+    return row ? Date.parse(row.at) : undefined;
+  }
+
   charges(id: string): Array<{ kind: ChargeKind; amount: Micros; committed: Micros; at: string }> {
     return this.#db.prepare('SELECT kind, amount, committed, at FROM ledger WHERE sandbox_id = ? ORDER BY seq').all(id) as Array<{
       kind: ChargeKind;

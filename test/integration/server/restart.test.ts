@@ -36,10 +36,17 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => child.once('exit', resolve));
 }
 
-function ledgerRows(dataDir: string, id: string): Array<{ kind: string; amount: number }> {
+interface LedgerRow {
+  kind: string;
+  amount: number;
+  detail: string | null;
+  at: string;
+}
+
+function ledgerRows(dataDir: string, id: string): LedgerRow[] {
   const db = new Database(join(dataDir, 'caged.db'), { readonly: true });
   try {
-    return db.prepare('SELECT kind, amount FROM ledger WHERE sandbox_id = ? ORDER BY seq').all(id) as Array<{ kind: string; amount: number }>;
+    return db.prepare('SELECT kind, amount, detail, at FROM ledger WHERE sandbox_id = ? ORDER BY seq').all(id) as LedgerRow[];
   } finally {
     db.close();
   }
@@ -74,7 +81,7 @@ describe('caged serve after kill -9', () => {
     const detached = await client.create({ config: mergeLayers({ ...pricey, budget: 100_000 }), env: { ANTHROPIC_API_KEY: REAL_ANTHROPIC_KEY } });
     const withJob = await client.create({ config: mergeLayers({ ...pricey, budget: 5_000_000 }), command: { argv: ['sleep', '600'] } });
     let before = await client.get(detached.id);
-    for (let waited = 0; before.cost.compute < 20_000 && waited < 30_000; waited += 100) {
+    for (let waited = 0; before.cost.compute < 10_000 && waited < 30_000; waited += 100) {
       await sleep(100);
       before = await client.get(detached.id);
     }
@@ -92,7 +99,9 @@ describe('caged serve after kill -9', () => {
     expect((await containersOf(detached.id)).length).toBeGreaterThan(0);
     expect((await containersOf(withJob.id)).length).toBeGreaterThan(0);
 
+    const restartedAt = Date.now();
     const second = await serve(dataDir, key, env);
+    const upAt = Date.now();
     children.push(second.child);
     const again = new RemoteClient({ apiUrl: second.url, apiKey: key });
     try {
@@ -100,6 +109,15 @@ describe('caged serve after kill -9', () => {
       expect(adopted).toMatchObject({ status: 'running', budget: 100_000 });
       expect(adopted.cost.total).toBeGreaterThanOrEqual(charged);
       expect(ledgerRows(dataDir, detached.id).slice(0, rows.length)).toEqual(rows);
+      // The container ran on while no server watched it: that time is charged at adoption,
+      // from the last compute charge on (1 vCPU at $0.01/s: 10 µ$ a millisecond).
+      const lastCharged = Date.parse(rows.filter((row) => row.kind === 'compute').at(-1)!.at);
+      const unwatched = ledgerRows(dataDir, detached.id)[rows.length]!;
+      const unwatchedMs = (JSON.parse(unwatched.detail ?? '{}') as { unwatched_ms?: number }).unwatched_ms ?? -1;
+      expect(unwatched.kind).toBe('compute');
+      expect(unwatchedMs).toBeGreaterThanOrEqual(restartedAt - lastCharged);
+      expect(unwatchedMs).toBeLessThanOrEqual(upAt - lastCharged);
+      expect(unwatched.amount).toBe(unwatchedMs * 10);
 
       // It still works, and its gateway token too: an LLM call is metered after the restart.
       let out = '';
