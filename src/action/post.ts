@@ -28,9 +28,10 @@ async function post(): Promise<void> {
   }
   const backend = await createDockerBackend({ workspaceRoot: enginePaths(core.getState(STATE.stateRoot)).workspaces });
   try {
-    const { removed } = await backend.reap({ run: runId, all: true });
+    const { removed, unpurged } = await backend.reap({ run: runId, all: true });
     const sandboxes = new Set(removed.map((resource) => resource.sandboxId));
     core.info(removed.length === 0 ? `caged: nothing of run ${runId} was left` : `caged: removed ${removed.length} leftover resource(s) of ${sandboxes.size} sandbox(es) of run ${runId}`);
+    for (const { sandboxId, dir, message } of unpurged) core.warning(`caged: could not delete the workspace of ${sandboxId} (${dir}): ${message}`);
   } finally {
     await backend.close();
   }

@@ -9,7 +9,7 @@ import { startEgressProxy, proxyEnv, type EgressProxy } from '../gateway/egress.
 import { Gateway, type GatewayListener, type UsageEvent } from '../gateway/gateway.js';
 import { Ledger, type ExceededEvent } from '../ledger/ledger.js';
 import { formatUsd, type Micros } from '../money.js';
-import { computeCost, computeRatesFrom, hourlyMicros } from '../pricing/compute.js';
+import { computeRatesFrom, unmeteredComputeCost } from '../pricing/compute.js';
 import { createPriceBook } from '../pricing/price.js';
 import { newSandboxId } from '../sandbox/ids.js';
 import { sandboxImage } from '../sandbox/image.js';
@@ -256,7 +256,7 @@ export class LocalEngine implements SandboxService {
     // Opened last: a budget already spent ends the sandbox at once, through the usual path.
     this.ledger.open(info.id, config.budget, { llm: prior.llm, compute: prior.compute });
     const unwatchedMs = Date.now() - (prior.computeChargedUntil ?? record.startedAt ?? Date.now());
-    const unwatched = computeCost(hourlyMicros(computeRatesFrom(config.pricing?.compute), config.resources.cpu, config.resources.memory), unwatchedMs);
+    const unwatched = unmeteredComputeCost(config, unwatchedMs);
     if (unwatched > 0) this.ledger.charge(info.id, 'compute', unwatched, { unwatched_ms: unwatchedMs });
     if (!isFinal(record.info.status)) this.#startWatch(record);
     return this.#snapshot(record);
@@ -486,8 +486,8 @@ export class LocalEngine implements SandboxService {
   }
 
   async logs(id: string, options: { offset?: number } = {}): Promise<LogChunk> {
-    this.#record(id);
-    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset);
+    const record = this.#record(id);
+    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset ?? 0, !isFinal(record.info.status));
   }
 
   async destroy(id: string, options: { force?: boolean; keepWorkspace?: boolean } = {}): Promise<SandboxInfo> {

@@ -30,3 +30,14 @@ export function hourlyMicros(rates: ComputeRates, cpus: number, memoryMiB: numbe
 export function computeCost(hourly: number, runningMs: number): Micros {
   return Math.floor((hourly * runningMs) / MS_PER_HOUR);
 }
+
+/**
+ * What a sandbox's allocation costs for `runningMs` at its configured rates: the charge for time
+ * its container ran while no controller metered it (a controller crash).
+ */
+export function unmeteredComputeCost(
+  config: { resources: { cpu: number; memory: number }; pricing?: { compute?: { vcpu_second?: number; gib_second?: number } } },
+  runningMs: number,
+): Micros {
+  return computeCost(hourlyMicros(computeRatesFrom(config.pricing?.compute), config.resources.cpu, config.resources.memory), Math.max(0, runningMs));
+}

@@ -14,7 +14,7 @@ import { sandboxLabels } from './labels.js';
 import { hasDefaultRoute, holderName, internalNetworksRouteOut, readRoutes, startNetnsHolder } from './netns-holder.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './networks.js';
 import { currentOwner, ownerLiveness } from './owner.js';
-import { listManagedResources, reapReason, removeResources, workspaceOf, type ListedResource, type ReapContext } from './reaper.js';
+import { listManagedResources, reapReason, removeResources, type ReapContext } from './reaper.js';
 import { sampleFromStats, type DockerStats } from './stats.js';
 import { purgeWorkspace } from './workspace-purge.js';
 import { defaultWorkspaceRoot, diskUsage, prepareWorkspace } from './workspace.js';
@@ -115,7 +115,8 @@ export class DockerBackend implements SandboxBackend {
     private features: HostFeatures,
   ) {
     this.owner = options.owner ?? currentOwner();
-    this.workspaceRoot = resolve(options.workspaceRoot ?? defaultWorkspaceRoot());
+    // Real path: controllers reaching one state directory through a symlink agree on its label.
+    this.workspaceRoot = realpathOr(resolve(options.workspaceRoot ?? defaultWorkspaceRoot()));
   }
 
   workspaceDir(id: string): string {
@@ -258,15 +259,23 @@ export class DockerBackend implements SandboxBackend {
       ...(options.anyWorkspaceRoot ? {} : { workspaceRoot: this.workspaceRoot }),
     };
     const doomed = resources.filter((resource) => reapReason(resource, context) !== undefined);
-    const report = { removed: doomed, kept: resources.length - doomed.length };
+    const report = { removed: doomed, kept: resources.length - doomed.length, unpurged: [] };
     if (options.dryRun) return report;
     await removeResources(this.docker, doomed);
-    const images = new Map(doomed.filter((r): r is ListedResource & { image: string } => !!r.image).map((r) => [r.sandboxId, r.image]));
-    const workspaces = new Map(doomed.filter((resource) => isSandboxId(resource.sandboxId)).map((r) => [r.sandboxId, workspaceOf(r, this.workspaceRoot)]));
-    for (const [sandboxId, dir] of workspaces) {
-      await purgeWorkspace(this.docker, dir, images.get(sandboxId), this.cleanupLabels(sandboxId));
+    // A sandbox's workspace is where its container mounted it (another state directory's, for
+    // `caged reap`); without a container left, where this backend would have put it.
+    const mounted = new Map(doomed.filter((r) => r.workspace).map((r) => [r.sandboxId, r.workspace!]));
+    const images = new Map(doomed.filter((r) => r.image).map((r) => [r.sandboxId, r.image!]));
+    const unpurged: ReapReport['unpurged'] = [];
+    for (const sandboxId of new Set(doomed.map((resource) => resource.sandboxId).filter(isSandboxId))) {
+      const dir = mounted.get(sandboxId) ?? this.workspaceDir(sandboxId);
+      try {
+        await purgeWorkspace(this.docker, dir, images.get(sandboxId), this.cleanupLabels(sandboxId));
+      } catch (error) {
+        unpurged.push({ sandboxId, dir, message: error instanceof Error ? error.message : String(error) });
+      }
     }
-    return report;
+    return { ...report, unpurged };
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
-import { isAbsolute, join } from 'node:path';
 import type Docker from 'dockerode';
 import { ignoreGone } from './docker-errors.js';
+import { WORKSPACE_PATH } from './container.js';
 import { managedResource } from './labels.js';
 import { removeNetwork } from './networks.js';
 import type { Liveness } from './owner.js';
@@ -14,6 +14,8 @@ export interface ManagedFilter {
 export interface ListedResource extends ManagedResource {
   /** Containers: the image, which the workspace clean-up can run in. */
   image?: string;
+  /** Containers: the host directory mounted at /workspace (a mount, unlike a label, no image can claim). */
+  workspace?: string;
 }
 
 /** Every container, network and volume carrying dev.caged.managed=true (optionally one owner's or one run's). */
@@ -29,7 +31,8 @@ export async function listManagedResources(docker: Docker, filter: ManagedFilter
   const found: ListedResource[] = [];
   for (const container of containers) {
     const resource = managedResource('container', container.Id, container.Labels);
-    if (resource) found.push({ ...resource, image: container.Image });
+    const workspace = container.Mounts.find((mount) => mount.Type === 'bind' && mount.Destination === WORKSPACE_PATH)?.Source;
+    if (resource) found.push({ ...resource, image: container.Image, ...(workspace ? { workspace } : {}) });
   }
   for (const network of networks) {
     const resource = managedResource('network', network.Id, network.Labels);
@@ -67,11 +70,6 @@ export interface ReapContext {
   workspaceRoot?: string;
 }
 
-/** Where a doomed sandbox's workspace is: under the root its labels name, else under `fallbackRoot`. */
-export function workspaceOf(resource: ManagedResource, fallbackRoot: string): string {
-  const root = resource.labels[LABELS.workspaces];
-  return join(root && isAbsolute(root) ? root : fallbackRoot, resource.sandboxId);
-}
 
 /** Containers first: a network cannot go while a container is attached to it. */
 export async function removeResources(docker: Docker, resources: ManagedResource[]): Promise<void> {

@@ -170,6 +170,8 @@ export interface ReapOptions {
 export interface ReapReport {
   removed: ManagedResource[];
   kept: number;
+  /** Workspaces that could not be deleted (their containers and networks are gone). */
+  unpurged: { sandboxId: string; dir: string; message: string }[];
 }
 
 /** The sandbox half of the engine. The Docker implementation lives in docker.ts. */

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, jsonPath, type Problem } from '../config/problems.js';
-import { mergeLayers, type ConfigLayer } from '../config/schema.js';
+import { mergeLayers, type ConfigLayer, type ResolvedConfig } from '../config/schema.js';
 import { sandboxToJson } from '../engine/json.js';
 import type { AdoptionState, LocalEngine } from '../engine/local-engine.js';
 import { enginePaths, type EnginePaths } from '../engine/paths.js';
@@ -17,6 +17,7 @@ import {
   type SandboxInfo,
 } from '../engine/service.js';
 import { toUsd } from '../money.js';
+import { unmeteredComputeCost } from '../pricing/compute.js';
 import { resolveRepo, RepoSourceError } from '../sandbox/repo-source.js';
 import { FINAL_STATUSES, LABELS, type Command, type SandboxStatus } from '../sandbox/types.js';
 import type { CreateSandboxBody } from './api-schema.js';
@@ -181,7 +182,7 @@ export class CagedApp {
   async logs(tenant: string, id: string, options: { offset?: number } = {}): Promise<LogChunk> {
     this.#owned(tenant, id);
     if (this.#mine.has(id)) return this.engine.logs(id, options);
-    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset);
+    return readLogChunk(join(this.#paths.sandbox(id), 'output.log'), options.offset ?? 0, false);
   }
 
   async patch(tenant: string, id: string): Promise<string> {
@@ -244,6 +245,16 @@ export class CagedApp {
     }
   }
 
+  /** Its container ran on, unmetered, from its last compute charge until it was removed. */
+  #chargeUnwatched(info: SandboxInfo, config: ResolvedConfig): void {
+    const from = this.store.lastComputeChargeAt(info.id) ?? Date.parse(info.started_at ?? info.created_at);
+    const unwatchedMs = Date.now() - from;
+    const amount = unmeteredComputeCost(config, unwatchedMs);
+    if (!(amount > 0)) return;
+    const spend = this.store.spend(info.id);
+    this.store.appendCharge({ sandboxId: info.id, kind: 'compute', amount, committed: spend.llm + spend.compute + amount, detail: { unwatched_ms: unwatchedMs } });
+  }
+
   /**
    * Sandboxes left `creating`/`running` by an earlier server life and not adopted: the caller has
    * removed their Docker objects; here they end as `failed` with the reason recorded and their
@@ -253,6 +264,8 @@ export class CagedApp {
     const ended: SandboxInfo[] = [];
     for (const { tenant, info, webhooks } of this.store.unfinished()) {
       if (this.#mine.has(info.id)) continue;
+      const config = this.store.adoption(info.id)?.request.config;
+      if (info.status === 'running' && config) this.#chargeUnwatched(info, config);
       this.store.forgetAdoption(info.id);
       const final: SandboxInfo = { ...info, status: 'failed', reason: RESTART_REASON, ended_at: new Date().toISOString() };
       this.store.saveSandbox(tenant, final);

@@ -11,8 +11,7 @@ import type { ChargeEvent } from '../ledger/ledger.js';
 import { formatUsd } from '../money.js';
 import { createDockerBackend, type DockerBackend } from '../sandbox/docker.js';
 import { isSandboxId } from '../sandbox/ids.js';
-import { currentOwner, ownerLiveness } from '../sandbox/owner.js';
-import { reapReason } from '../sandbox/reaper.js';
+import { currentOwner } from '../sandbox/owner.js';
 import { CagedApp } from './app.js';
 import { createApiHandler } from './http.js';
 import { processAlive, readServerState, SERVER_STATE_FILE, writeServerState } from './state.js';
@@ -167,8 +166,7 @@ async function recover(app: CagedApp, backend: DockerBackend, log: (line: string
     await backend.destroy(stored.info.id).catch((error: unknown) => log(`caged: could not remove ${stored.info.id}: ${(error as Error).message}`));
   }
   for (const info of app.endOrphans()) log(`caged: ${info.id} ended: ${info.reason}`);
-  const context = { all: false, now: new Date(), liveness: (owner: string) => ownerLiveness(owner, backend.owner) };
-  const leftovers = (await backend.listManaged()).filter((resource) => !adopted.has(resource.sandboxId) && reapReason(resource, context) !== undefined);
+  const leftovers = (await backend.reap({ dryRun: true })).removed.filter((resource) => !adopted.has(resource.sandboxId));
   for (const id of new Set(leftovers.map((resource) => resource.sandboxId))) {
     if (isSandboxId(id)) await backend.destroy(id).catch((error: unknown) => log(`caged: could not remove ${id}: ${(error as Error).message}`));
   }

@@ -16,14 +16,14 @@ export function registerLogs(program: Command, context: CommandContext): void {
       await withRemote(context.io, async (client) => {
         let offset = 0;
         for (;;) {
-          // The status is read before the output: output written before the sandbox ended is
-          // then always printed by the last read.
+          // The status is read before the output, and after the end the output is read until it
+          // stops growing: an exec still flushing when the sandbox ended is printed too.
           const ended = !flags.follow || FINAL_STATUSES.has((await client.get(id)).status);
           const chunk = await client.logs(id, { offset });
           context.io.stdout.write(chunk.text);
           offset = chunk.next;
-          if (ended) return;
-          await sleep(FOLLOW_POLL_MS);
+          if (ended && (!flags.follow || chunk.text === '')) return;
+          if (!ended) await sleep(FOLLOW_POLL_MS);
         }
       });
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createDockerBackend } from '../../sandbox/docker.js';
 import { cagedHome, enginePaths } from '../../engine/paths.js';
+import { EXIT } from '../exit-codes.js';
 import type { CommandContext } from '../context.js';
 import { printJson, renderTable } from '../output.js';
 
@@ -19,7 +20,7 @@ export function registerReap(program: Command, context: CommandContext): void {
     .action(async (flags: { all?: boolean; run?: string; dryRun?: boolean; json?: boolean }) => {
       const backend = await createDockerBackend({ workspaceRoot: enginePaths(cagedHome()).workspaces });
       try {
-        const { removed } = await backend.reap({
+        const { removed, unpurged } = await backend.reap({
           all: flags.all === true,
           dryRun: flags.dryRun === true,
           anyWorkspaceRoot: true,
@@ -33,6 +34,10 @@ export function registerReap(program: Command, context: CommandContext): void {
           context.io.stdout.write(`${renderTable(['KIND', 'SANDBOX', 'OWNER'], removed.map((resource) => [resource.kind, resource.sandboxId, resource.owner]))}\n`);
           context.io.stderr.write(`caged: ${flags.dryRun ? 'would remove' : 'removed'} ${removed.length} resource${removed.length === 1 ? '' : 's'}\n`);
         }
+        for (const { sandboxId, dir, message } of unpurged) {
+          context.io.stderr.write(`caged: could not delete the workspace of ${sandboxId} (${dir}): ${message}\n`);
+        }
+        if (unpurged.length > 0) context.exitCode = EXIT.failure;
       } finally {
         await backend.close();
       }

@@ -59,7 +59,7 @@ describe('the real Claude Code binary in a sandbox, through the gateway', () => 
 
     // The fake saw the real key on every request; the sandbox only ever had its token.
     expect(fake.requests.every((request) => request.headers['x-api-key'] === REAL_ANTHROPIC_KEY)).toBe(true);
-    const log = await harness.engine.logs(created.id);
+    const log = (await harness.engine.logs(created.id)).text;
     expect(log).not.toContain(REAL_ANTHROPIC_KEY);
     expect(readFileSync(`${harness.stateRoot}/sandboxes/${created.id}/run/prompt.txt`, 'utf8')).toBe('Create src/greeting.ts exporting a greeting');
   });

@@ -31,7 +31,7 @@ describe('the real Codex binary in a sandbox, through the gateway', () => {
       secrets: { OPENAI_API_KEY: REAL_OPENAI_KEY },
     });
     const info = await harness.engine.wait(created.id);
-    expect(info.status, `${info.reason}\n${await harness.engine.logs(created.id)}`).toBe('completed');
+    expect(info.status, `${info.reason}\n${(await harness.engine.logs(created.id)).text}`).toBe('completed');
     expect(info.final_message).toBe('Wrote codex.txt.');
     expect(info.changes).toEqual({ files: 1, insertions: 1, deletions: 0 });
     const expected = fake.answers.reduce((sum, answer) => sum + (answer.usage ? costOf(prices.lookup(answer.model)!, responsesUsage({ input_tokens: answer.usage.input_tokens, input_tokens_details: { cached_tokens: answer.usage.cached_tokens }, output_tokens: answer.usage.output_tokens, output_tokens_details: { reasoning_tokens: answer.usage.reasoning_tokens } })!) : 0), 0);

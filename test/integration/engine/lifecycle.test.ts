@@ -21,7 +21,7 @@ describe('sandbox lifecycle', () => {
     expect(failed.reason).toMatch(/^init_script exited with 1:\n/);
     expect(failed.reason).toContain('installing');
     expect(failed.reason).toContain('npm ERR! missing package');
-    expect(await harness.engine.logs(bad.id)).not.toContain('job ran');
+    expect((await harness.engine.logs(bad.id)).text).not.toContain('job ran');
   });
 
   it('ends a sandbox that runs out of memory as failed/oom and stops it', async () => {

@@ -52,6 +52,22 @@ function ledgerRows(dataDir: string, id: string): LedgerRow[] {
   }
 }
 
+/**
+ * The row charged for the time a sandbox's container ran while no server watched it: the first
+ * after the rows of the killed server's life, covering from their last compute charge to a moment
+ * while the new server started (1 vCPU at $0.01/s: 10 µ$ a millisecond).
+ */
+function expectUnwatchedCharge(dataDir: string, id: string, before: LedgerRow[], restartedAt: number, upAt: number): LedgerRow {
+  const lastCharged = Date.parse(before.filter((row) => row.kind === 'compute').at(-1)!.at);
+  const row = ledgerRows(dataDir, id)[before.length]!;
+  const unwatchedMs = (JSON.parse(row.detail ?? '{}') as { unwatched_ms?: number }).unwatched_ms ?? -1;
+  expect(row.kind).toBe('compute');
+  expect(unwatchedMs).toBeGreaterThanOrEqual(restartedAt - lastCharged);
+  expect(unwatchedMs).toBeLessThanOrEqual(upAt - lastCharged);
+  expect(row.amount).toBe(unwatchedMs * 10);
+  return row;
+}
+
 describe('caged serve after kill -9', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'caged-restart-'));
   const key = newApiKey();
@@ -76,17 +92,19 @@ describe('caged serve after kill -9', () => {
     const first = await serve(dataDir, key, env);
     children.push(first.child);
     const client = new RemoteClient({ apiUrl: first.url, apiKey: key });
-    // A cent per vCPU-second: the $0.10 budget lasts about ten seconds of running.
+    // A cent per vCPU-second: the $0.20 budget lasts about twenty seconds of running.
     const pricey = { resources: { cpu: 1, memory: 256 }, pricing: { compute: { vcpu_second: 0.01, gib_second: 0 } } };
-    const detached = await client.create({ config: mergeLayers({ ...pricey, budget: 100_000 }), env: { ANTHROPIC_API_KEY: REAL_ANTHROPIC_KEY } });
+    const detached = await client.create({ config: mergeLayers({ ...pricey, budget: 200_000 }), env: { ANTHROPIC_API_KEY: REAL_ANTHROPIC_KEY } });
     const withJob = await client.create({ config: mergeLayers({ ...pricey, budget: 5_000_000 }), command: { argv: ['sleep', '600'] } });
+    // Both have been metered for a while before the kill.
     let before = await client.get(detached.id);
-    for (let waited = 0; before.cost.compute < 10_000 && waited < 30_000; waited += 100) {
+    let jobBefore = await client.get(withJob.id);
+    for (let waited = 0; (before.cost.compute < 10_000 || jobBefore.cost.compute === 0) && waited < 30_000; waited += 100) {
       await sleep(100);
-      before = await client.get(detached.id);
+      [before, jobBefore] = await Promise.all([client.get(detached.id), client.get(withJob.id)]);
     }
     expect(before.status).toBe('running');
-    expect((await client.get(withJob.id)).status).toBe('running');
+    expect(jobBefore.status).toBe('running');
     await client.close();
 
     first.child.kill('SIGKILL');
@@ -94,7 +112,8 @@ describe('caged serve after kill -9', () => {
     const rows = ledgerRows(dataDir, detached.id);
     const charged = rows.reduce((sum, row) => sum + row.amount, 0);
     expect(charged).toBeGreaterThanOrEqual(before.cost.total);
-    const jobCharged = ledgerRows(dataDir, withJob.id).reduce((sum, row) => sum + row.amount, 0);
+    const jobRows = ledgerRows(dataDir, withJob.id);
+    const jobCharged = jobRows.reduce((sum, row) => sum + row.amount, 0);
     // The controller is gone; its containers are not.
     expect((await containersOf(detached.id)).length).toBeGreaterThan(0);
     expect((await containersOf(withJob.id)).length).toBeGreaterThan(0);
@@ -106,18 +125,12 @@ describe('caged serve after kill -9', () => {
     const again = new RemoteClient({ apiUrl: second.url, apiKey: key });
     try {
       const adopted = await again.get(detached.id);
-      expect(adopted).toMatchObject({ status: 'running', budget: 100_000 });
+      expect(adopted).toMatchObject({ status: 'running', budget: 200_000 });
       expect(adopted.cost.total).toBeGreaterThanOrEqual(charged);
       expect(ledgerRows(dataDir, detached.id).slice(0, rows.length)).toEqual(rows);
       // The container ran on while no server watched it: that time is charged at adoption,
       // from the last compute charge on (1 vCPU at $0.01/s: 10 µ$ a millisecond).
-      const lastCharged = Date.parse(rows.filter((row) => row.kind === 'compute').at(-1)!.at);
-      const unwatched = ledgerRows(dataDir, detached.id)[rows.length]!;
-      const unwatchedMs = (JSON.parse(unwatched.detail ?? '{}') as { unwatched_ms?: number }).unwatched_ms ?? -1;
-      expect(unwatched.kind).toBe('compute');
-      expect(unwatchedMs).toBeGreaterThanOrEqual(restartedAt - lastCharged);
-      expect(unwatchedMs).toBeLessThanOrEqual(upAt - lastCharged);
-      expect(unwatched.amount).toBe(unwatchedMs * 10);
+      const unwatched = expectUnwatchedCharge(dataDir, detached.id, rows, restartedAt, upAt);
 
       // It still works, and its gateway token too: an LLM call is metered after the restart.
       let out = '';
@@ -136,16 +149,19 @@ describe('caged serve after kill -9', () => {
       expect(out.trim()).toBe('200');
       expect((await again.get(detached.id)).cost.llm).toBeGreaterThan(0);
 
-      // The one with a job could not be watched again: ended with the reason recorded, spend intact.
+      // The one with a job could not be watched again: ended with the reason recorded, spend intact,
+      // and charged for the time its container ran unwatched too.
       const ended = await again.get(withJob.id);
       expect(ended).toMatchObject({ status: 'failed', reason: RESTART_REASON, budget: 5_000_000 });
-      expect(ended.cost.total).toBe(jobCharged);
+      const jobUnwatched = expectUnwatchedCharge(dataDir, withJob.id, jobRows, restartedAt, upAt);
+      expect(ended.cost.total).toBe(jobCharged + jobUnwatched.amount);
+      expect(unwatched.amount).toBeGreaterThan(0);
       expect(await containersOf(withJob.id)).toEqual([]);
 
       // Still guarded: the budget runs out and the sandbox is killed.
       const final = await again.wait(detached.id);
       expect(final.status).toBe('killed');
-      expect(final.reason).toMatch(/^budget limit reached \(\$0\.\d\d\/\$0\.10\)$/);
+      expect(final.reason).toMatch(/^budget limit reached \(\$0\.\d\d\/\$0\.20\)$/);
       expect(ledgerRows(dataDir, detached.id).length).toBeGreaterThan(rows.length);
       expect((await again.destroy(detached.id)).status).toBe('destroyed');
       expect(await containersOf(detached.id)).toEqual([]);

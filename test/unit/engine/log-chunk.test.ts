@@ -31,16 +31,23 @@ describe('readLogChunk', () => {
     // The writer flushes a byte at a time, splitting every multi-byte character across reads.
     for (const byte of bytes) {
       appendFileSync(path, Buffer.from([byte]));
-      const chunk = await readLogChunk(path, offset);
+      const chunk = await readLogChunk(path, offset, true);
       followed += chunk.text;
       offset = chunk.next;
     }
     expect(followed).toBe(text);
     expect(offset).toBe(bytes.length);
-    expect(await readLogChunk(path, 6)).toEqual({ text: text.slice(6), next: bytes.length });
+    expect(await readLogChunk(path, 6, true)).toEqual({ text: text.slice(6), next: bytes.length });
+  });
+
+  it('returns a character cut at the end once the sandbox has ended: nothing is held back for ever', async () => {
+    const path = join(dir, 'cut.log');
+    writeFileSync(path, Buffer.from('ok €').subarray(0, 4));
+    expect(await readLogChunk(path, 0, true)).toEqual({ text: 'ok ', next: 3 });
+    expect(await readLogChunk(path, 3, false)).toEqual({ text: '\ufffd', next: 4 });
   });
 
   it('reads a log that is not there yet as empty', async () => {
-    expect(await readLogChunk(join(dir, 'missing.log'), 0)).toEqual({ text: '', next: 0 });
+    expect(await readLogChunk(join(dir, 'missing.log'), 0, true)).toEqual({ text: '', next: 0 });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasDefaultRoute, internalNetworksRouteOut } from '../../../src/sandbox/netns-holder.js';
-import { reapReason, workspaceOf } from '../../../src/sandbox/reaper.js';
+import { reapReason } from '../../../src/sandbox/reaper.js';
 import type { ManagedResource } from '../../../src/sandbox/types.js';
 import type { Liveness } from '../../../src/sandbox/owner.js';
 
@@ -48,13 +48,6 @@ describe('reapReason', () => {
     expect(reapReason(from('/tmp/ci-state/workspaces', '2026-11-27T11:00:00Z'), mine)).toBe('expired');
     expect(reapReason(from(undefined, '2026-11-27T13:00:00Z'), mine)).toBe('owner_gone');
     expect(reapReason(from('/tmp/ci-state/workspaces', '2026-11-27T13:00:00Z'), context())).toBe('owner_gone');
-  });
-
-  it("finds a doomed sandbox's workspace under the root its labels name", () => {
-    const labelled = { ...resource('dead'), labels: { 'dev.caged.workspaces': '/tmp/ci-state/workspaces' } };
-    expect(workspaceOf(labelled, '/home/a/ws')).toBe('/tmp/ci-state/workspaces/cage-0123abcd');
-    expect(workspaceOf(resource('dead'), '/home/a/ws')).toBe('/home/a/ws/cage-0123abcd');
-    expect(workspaceOf({ ...labelled, labels: { 'dev.caged.workspaces': 'relative/ws' } }, '/home/a/ws')).toBe('/home/a/ws/cage-0123abcd');
   });
 });
 
