@@ -152,7 +152,7 @@ describe('the CLI against caged serve', () => {
     follower.stdout!.on('data', (chunk: Buffer) => (followed += chunk.toString()));
     const followerExit = new Promise<number | null>((resolve) => follower.once('close', resolve));
     let execDone = false;
-    const slowExec = cli(['exec', sandbox.id, 'echo follow-one; sleep 3; echo follow-two'], base).finally(() => (execDone = true));
+    const slowExec = cli(['exec', sandbox.id, 'echo follow-one; sleep 4; echo follow-two'], base).finally(() => (execDone = true));
     await expect.poll(() => followed, { timeout: 10_000, interval: 100 }).toContain('follow-one\n');
     expect(execDone).toBe(false);
     expect((await slowExec).code).toBe(0);
