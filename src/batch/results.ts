@@ -97,7 +97,7 @@ export function totalsOf(results: TaskOutcome[]): BatchTotals {
 }
 
 /** 0 all completed; 3 a budget was hit; 4 a timeout; 1 other failures — filtered by fail_on. */
-export function exitCodeFor(results: TaskOutcome[], failOn: FailOn): number {
+export function exitCodeFor(results: Pick<TaskOutcome, 'status'>[], failOn: FailOn): number {
   if (failOn === 'never') return 0;
   const any = (status: SandboxStatus) => results.some((result) => result.status === status);
   if (any('killed')) return 3;

@@ -6,7 +6,7 @@ import { EXIT } from '../exit-codes.js';
 import { collect, parseEnvFlags } from '../flags.js';
 import { withRemote } from '../remote-session.js';
 import { whenInterrupted } from '../session.js';
-import { exitCodeForStatus } from './run.js';
+import { exitCodeFor } from '../../batch/results.js';
 
 interface ExecFlags {
   env?: string[];
@@ -24,6 +24,11 @@ export function registerExec(program: Command, context: CommandContext): void {
     .option('-e, --env <K=V>', 'environment for this command (repeatable)', collect)
     .option('-w, --workdir <dir>', 'working directory (default /workspace)')
     .option('--timeout <seconds>', 'stop the command after this many seconds')
+    .addHelpText(
+      'after',
+      '\nExit codes: the command\'s own; 3 when the sandbox is killed by its budget meanwhile; 4 when --timeout ' +
+        'or the sandbox\'s own timeout ends it; 130 on Ctrl-C; 1 when caged itself fails.\n',
+    )
     .action(async (id: string, args: string[], flags: ExecFlags) => {
       const { io } = context;
       // Options pass through after ID, and so does a `--` written out of habit.
@@ -45,7 +50,7 @@ export function registerExec(program: Command, context: CommandContext): void {
           });
           if (FINAL_STATUSES.has(outcome.sandboxStatus)) {
             io.stderr.write(`WARN: Sandbox ${id} terminated — ${outcome.reason ?? outcome.sandboxStatus}\n`);
-            return exitCodeForStatus({ status: outcome.sandboxStatus });
+            return exitCodeFor([{ status: outcome.sandboxStatus }], 'error');
           }
           if (interrupt.signal.aborted) return 130;
           if (outcome.timedOut) {

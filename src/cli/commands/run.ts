@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { exitCodeFor } from '../../batch/results.js';
 import { loadConfigFile } from '../../config/load.js';
 import { InputError } from '../../config/problems.js';
 import { mergeLayers } from '../../config/schema.js';
@@ -7,7 +8,6 @@ import type { SandboxInfo } from '../../engine/service.js';
 import { formatUsd } from '../../money.js';
 import type { CommandContext } from '../context.js';
 import { runDetached } from '../detached.js';
-import { EXIT } from '../exit-codes.js';
 import { collect, parseEnvFlags, settingsFromFlags, type SettingFlags } from '../flags.js';
 import { printJson } from '../output.js';
 import { formatDuration, uptimeSeconds } from '../render.js';
@@ -26,17 +26,17 @@ export interface RunFlags extends SettingFlags {
 export function addSandboxOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'config file (default: .caged.yaml when present)')
-    .option('--template <name>', 'sandbox template (default node-20)')
+    .option('--template <name>', 'sandbox template (default: .caged.yaml\'s, else node-20)')
     .option('--image <image>', 'an explicit Docker image instead of a template')
-    .option('--cpus <n>', 'vCPUs (default 2)')
-    .option('--memory <MiB>', 'memory limit in MiB (default 2048)')
+    .option('--cpus <n>', 'vCPUs (default: .caged.yaml\'s, else 2)')
+    .option('--memory <MiB>', 'memory limit in MiB (default: .caged.yaml\'s, else 2048)')
     .option('--disk <GiB>', 'workspace disk limit in GiB')
     .option('--repo <repo>', 'https URL, owner/name, local path or file:// URL to clone into /workspace')
     .option('--ref <ref>', 'branch, tag or commit to check out')
     .option('--budget <usd>', 'hard budget in US dollars, e.g. 5 or "$5"')
     .option('--timeout <seconds>', 'idle timeout')
     .option('--max-duration <seconds>', 'wall-clock limit')
-    .option('--network <mode>', 'none, gateway (default), allowlist or open')
+    .option('--network <mode>', 'none, gateway, allowlist or open (default: .caged.yaml\'s, else gateway)')
     .option('--allow-host <pattern>', 'allowlist entry (repeatable)', collect)
     .option('--init-script <script>', 'shell script run before anything else')
     .option('-e, --env <K=V>', 'environment (repeatable); provider keys stay in the gateway', collect);
@@ -47,7 +47,7 @@ export function registerRun(program: Command, context: CommandContext): void {
     .description('Run one sandbox: in the foreground with --prompt or a command after --; without either, create it on the server and return (detached)')
     .argument('[command...]', 'command to run (after --)')
     .option('-p, --prompt <text>', 'prompt for the agent')
-    .option('--agent <name>', 'claude (default), codex or aider')
+    .option('--agent <name>', 'claude, codex or aider (default: .caged.yaml\'s, else claude)')
     .option('--model <model>', 'model the agent uses')
     .option('--keep', 'keep the sandbox and its workspace afterwards')
     .option('--json', 'print the final sandbox (detached: the new sandbox) as JSON')
@@ -55,19 +55,6 @@ export function registerRun(program: Command, context: CommandContext): void {
       const detached = flags.prompt === undefined && command.length === 0;
       context.exitCode = detached ? await runDetached(context, flags) : await runForeground(context, command, flags);
     });
-}
-
-export function exitCodeForStatus(info: Pick<SandboxInfo, 'status'>): number {
-  switch (info.status) {
-    case 'completed':
-      return EXIT.ok;
-    case 'killed':
-      return EXIT.budget;
-    case 'timed_out':
-      return EXIT.timedOut;
-    default:
-      return EXIT.failure;
-  }
 }
 
 export async function resolveRunSettings(context: CommandContext, flags: RunFlags) {
@@ -124,5 +111,5 @@ async function runForeground(context: CommandContext, command: string[], flags: 
     interrupt.dispose();
     await engine.close({ keep: flags.keep });
   }
-  return exitCodeForStatus(info);
+  return exitCodeFor([info], settings.fail_on);
 }

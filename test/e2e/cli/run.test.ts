@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,12 +17,19 @@ describe('caged run (foreground)', () => {
     await fake?.close();
   });
 
-  it('streams a command\'s output and exits 1 with its failure', async () => {
+  it('streams a command\'s output and exits 1 with its failure, or 0 under fail_on: never', async () => {
     const result = await runCli(['run', '--budget', '1', '--cpus', '1', '--memory', '256', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3'], { env: { CAGED_HOME: home } });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe('out\n');
     expect(result.stderr).toContain('err\n');
     expect(result.stderr).toMatch(/caged: cage-[0-9a-f]{8} failed \(exit code 3\) — \$0\.\d+\/\$1\.00/);
+
+    // fail_on decides the exit code, as for a batch.
+    const config = join(home, 'never.yaml');
+    writeFileSync(config, 'fail_on: never\n');
+    const tolerated = await runCli(['run', '--config', config, '--budget', '1', '--cpus', '1', '--memory', '256', '--', 'exit 3'], { env: { CAGED_HOME: home } });
+    expect(tolerated.code, tolerated.stderr).toBe(0);
+    expect(tolerated.stderr).toMatch(/caged: cage-[0-9a-f]{8} failed \(exit code 3\)/);
   });
 
   it('runs the agent on a repo with --prompt and prints its final message; the key stays out of the sandbox', async () => {
