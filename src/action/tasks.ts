@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
-import { checkBudgets } from '../batch/run-batch.js';
 import { loadConfigFile } from '../config/load.js';
 import { InputError } from '../config/problems.js';
-import { resolveTasks, type ResolvedTask } from '../config/resolve.js';
+import { checkBudgets, resolveTasks, type ResolvedTask } from '../config/resolve.js';
 import { mergeLayers, type ConfigLayer, type ResolvedConfig, type TaskInput } from '../config/schema.js';
 import { loadTasksFile, parseTasksText } from '../config/tasks.js';
 import { readSecrets } from '../cli/session.js';

@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { ResolvedTask } from '../config/resolve.js';
-import { InputError, type Problem } from '../config/problems.js';
 import type { SandboxInfo, SandboxService } from '../engine/service.js';
 import { LABELS } from '../sandbox/types.js';
 import { outcomeFromInfo, totalsOf, type BatchReport, type TaskOutcome } from './results.js';
@@ -33,14 +32,6 @@ export interface BatchOptions {
 export function defaultParallelism(tasks: ResolvedTask[]): number {
   const cpus = Math.max(...tasks.map((task) => task.config.resources.cpu), 0.001);
   return Math.max(1, Math.floor(availableParallelism() / cpus));
-}
-
-/** Every task must have a budget before anything starts. */
-export function checkBudgets(tasks: ResolvedTask[], where: (task: ResolvedTask) => string): void {
-  const problems: Problem[] = tasks
-    .filter((task) => task.config.budget === undefined)
-    .map((task) => ({ location: where(task), message: `task "${task.name}" has no budget: set budget in .caged.yaml, the task, or --budget` }));
-  if (problems.length > 0) throw new InputError(problems);
 }
 
 /**

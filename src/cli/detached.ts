@@ -1,14 +1,11 @@
-import { loadConfigFile } from '../config/load.js';
-import { InputError } from '../config/problems.js';
-import { mergeLayers } from '../config/schema.js';
 import { sandboxToJson } from '../engine/json.js';
 import { formatUsd } from '../money.js';
 import type { CommandContext } from './context.js';
 import { EXIT } from './exit-codes.js';
-import { parseEnvFlags, settingsFromFlags } from './flags.js';
 import { printJson } from './output.js';
 import { withRemote } from './remote-session.js';
 import type { RunFlags } from './commands/run.js';
+import { resolveRunSettings } from './run-settings.js';
 
 /**
  * `caged run` without a prompt or command: creates the sandbox on the server and returns at
@@ -16,10 +13,7 @@ import type { RunFlags } from './commands/run.js';
  */
 export async function runDetached(context: CommandContext, flags: RunFlags): Promise<number> {
   const { io } = context;
-  const { config } = await loadConfigFile(flags.config);
-  const settings = mergeLayers(config, settingsFromFlags(flags));
-  if (settings.budget === undefined) throw InputError.at('--budget', 'a budget is required: pass --budget 5 or set budget in .caged.yaml');
-  const env = parseEnvFlags(flags.env, io.env);
+  const { settings, env } = await resolveRunSettings(context, flags);
   const info = await withRemote(io, (client) =>
     client.create({ config: settings, env, ...(flags.repo ? { repo: flags.repo } : {}), ...(flags.ref ? { ref: flags.ref } : {}) }),
   );

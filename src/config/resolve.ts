@@ -1,4 +1,5 @@
 import { toUsd } from '../money.js';
+import { InputError, type Problem } from './problems.js';
 import { mergeLayers, type ConfigLayer, type ResolvedConfig, type TaskInput } from './schema.js';
 import { taskName } from './tasks.js';
 
@@ -30,4 +31,12 @@ export function resolveTasks(config: ConfigLayer, tasks: TaskInput[], flags: Con
 export function configToJson(config: ResolvedConfig): Record<string, unknown> {
   const { budget, ...rest } = config;
   return { ...rest, ...(budget === undefined ? {} : { budget: toUsd(budget) }) };
+}
+
+/** Every task must have a budget before anything starts; `where` names the task in the error. */
+export function checkBudgets(tasks: ResolvedTask[], where: (task: ResolvedTask) => string): void {
+  const problems: Problem[] = tasks
+    .filter((task) => task.config.budget === undefined)
+    .map((task) => ({ location: where(task), message: `task "${task.name}" has no budget: set budget in .caged.yaml, the task, or --budget` }));
+  if (problems.length > 0) throw new InputError(problems);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MoneyError, parseUsd, type Micros } from '../money.js';
 import { HostPatternError, parseHostPattern } from '../net/host-pattern.js';
+import { resolveRepo, RepoSourceError } from '../sandbox/repo-source.js';
 
 /**
  * Every setting of `.caged.yaml`, a task and the API body is defined once here.
@@ -175,7 +176,18 @@ export type ConfigLayer = z.output<typeof configFileSchema>;
 
 const taskOnlyFields = {
   name: z.string().min(1).max(200).optional().meta({ description: 'A short name for reports (default: derived from the prompt)' }),
-  repo: z.string().min(1).optional().meta({ description: 'https URL, owner/name (GitHub), local path or file:// URL' }),
+  repo: z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      try {
+        resolveRepo(value);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: error instanceof RepoSourceError ? error.message : String(error) });
+      }
+    })
+    .optional()
+    .meta({ description: 'https URL, owner/name (GitHub), local path or file:// URL' }),
   ref: z.string().min(1).optional().meta({ description: 'Branch, tag or commit to check out' }),
   prompt: z.string({ error: 'prompt must be text' }).trim().min(1, { error: 'prompt must not be empty' }),
 };

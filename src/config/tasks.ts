@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { MoneyError, parseUsd } from '../money.js';
 import { validateSource } from './load.js';
 import { InputError, type Problem } from './problems.js';
+import { resolveRepo } from '../sandbox/repo-source.js';
 import { taskSchema, type TaskInput } from './schema.js';
 import { parseYamlSource } from './yaml-source.js';
 
@@ -74,7 +75,15 @@ export function parseLineForm(text: string, file: string): TaskInput[] {
       return;
     }
     const task: TaskInput = { prompt };
-    if (repo) task.repo = repo;
+    if (repo) {
+      try {
+        resolveRepo(repo);
+      } catch (error) {
+        problem(at(0), (error as Error).message);
+        return;
+      }
+      task.repo = repo;
+    }
     if (budget !== undefined && budget !== '') {
       try {
         const micros = parseUsd(budget);

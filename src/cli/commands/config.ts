@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../config/load.js';
-import { configToJson, resolveTasks } from '../../config/resolve.js';
+import { checkBudgets, configToJson, resolveTasks } from '../../config/resolve.js';
 import { mergeLayers } from '../../config/schema.js';
 import { loadTasksFile } from '../../config/tasks.js';
 import { EXIT } from '../exit-codes.js';
@@ -24,6 +24,8 @@ export function registerConfig(program: Command, context: CommandContext): void 
 async function validate(io: Io, file: string | undefined, options: { tasks?: string; json?: boolean }): Promise<number> {
   const loaded = await loadConfigFile(file);
   const tasks = options.tasks ? resolveTasks(loaded.config, await loadTasksFile(options.tasks)) : undefined;
+  // What `caged batch` would refuse, this refuses too.
+  if (tasks) checkBudgets(tasks, (task) => `${options.tasks}: task ${task.index + 1}`);
   const resolved = {
     file: loaded.file ?? null,
     config: configToJson(mergeLayers(loaded.config)),
@@ -35,7 +37,7 @@ async function validate(io: Io, file: string | undefined, options: { tasks?: str
     printJson(io, resolved);
   } else {
     io.stderr.write(`${loaded.file ?? '(no .caged.yaml: defaults)'} is valid${tasks ? `; ${tasks.length} task${tasks.length === 1 ? '' : 's'} in ${options.tasks}` : ''}\n`);
-    io.stdout.write(stringify(resolved));
+    io.stdout.write(stringify(resolved, { aliasDuplicateObjects: false }));
   }
   return EXIT.ok;
 }

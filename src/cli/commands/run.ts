@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { exitCodeFor } from '../../batch/results.js';
-import { loadConfigFile } from '../../config/load.js';
 import { InputError } from '../../config/problems.js';
-import { mergeLayers } from '../../config/schema.js';
 import { sandboxToJson } from '../../engine/json.js';
 import type { SandboxInfo } from '../../engine/service.js';
 import { formatUsd } from '../../money.js';
 import type { CommandContext } from '../context.js';
 import { runDetached } from '../detached.js';
-import { collect, parseEnvFlags, settingsFromFlags, type SettingFlags } from '../flags.js';
+import { collect, type SettingFlags } from '../flags.js';
 import { printJson } from '../output.js';
+import { resolveRunSettings } from '../run-settings.js';
 import { formatDuration, uptimeSeconds } from '../render.js';
 import { openLocalEngine, readSecrets, whenInterrupted } from '../session.js';
 
@@ -57,19 +56,11 @@ export function registerRun(program: Command, context: CommandContext): void {
     });
 }
 
-export async function resolveRunSettings(context: CommandContext, flags: RunFlags) {
-  const { config } = await loadConfigFile(flags.config);
-  const settings = mergeLayers(config, settingsFromFlags(flags));
-  if (settings.budget === undefined) throw InputError.at('--budget', 'a budget is required: pass --budget 5 or set budget in .caged.yaml');
-  const env = parseEnvFlags(flags.env, context.io.env);
-  const secrets = readSecrets(settings.secrets, context.io.env);
-  return { settings, env, secrets };
-}
-
 async function runForeground(context: CommandContext, command: string[], flags: RunFlags): Promise<number> {
   const { io } = context;
   if (flags.prompt !== undefined && command.length > 0) throw InputError.at('--prompt', 'give either --prompt or a command after --, not both');
-  const { settings, env, secrets } = await resolveRunSettings(context, flags);
+  const { settings, env } = await resolveRunSettings(context, flags);
+  const secrets = readSecrets(settings.secrets, io.env);
   const engine = await openLocalEngine({ log: (line) => io.stderr.write(`${line}\n`) });
   const interrupt = whenInterrupted(() => io.stderr.write('caged: cancelling — stopping the sandbox\n'));
   let info: SandboxInfo;

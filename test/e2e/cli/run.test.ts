@@ -54,5 +54,10 @@ describe('caged run (foreground)', () => {
     const noBudget = await runCli(['run', '--', 'true'], { env: { CAGED_HOME: home }, cwd: home });
     expect(noBudget.code).toBe(2);
     expect(noBudget.stderr).toBe('--budget: a budget is required: pass --budget 5 or set budget in .caged.yaml\n');
+    for (const args of [['--', 'true'], []]) {
+      const ssh = await runCli(['run', '--budget', '1', '--repo', 'git@github.com:a/b.git', ...args], { env: { CAGED_HOME: home } });
+      expect(ssh.code).toBe(2);
+      expect(ssh.stderr).toBe('--repo: repo git@github.com:a/b.git: use an https URL, owner/name (GitHub), a local path or a file:// URL\n');
+    }
   });
 });

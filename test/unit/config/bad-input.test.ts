@@ -90,6 +90,8 @@ describe('bad task lists give file:line:col', () => {
     ['line form extra field', 'tasks.txt', 'repo1|Fix|3\nrepo2|x|1|extra\n', ['tasks.txt:2:1: expected repo|prompt|budget, found 4 fields']],
     ['line form line without fields', 'tasks.txt', 'repo1|Fix|3\n# comment\nrepo3\n', ['tasks.txt:3:1: expected repo|prompt|budget, found 1 field']],
     ['line form zero budget', 'tasks.txt', 'repo1|Fix| 0 \n', ['tasks.txt:1:12: budget: budget must be more than $0']],
+    ['ssh repo', 'tasks.yaml', '- prompt: x\n  repo: git@github.com:a/b.git\n', ['tasks.yaml:2:9: repo git@github.com:a/b.git: use an https URL, owner/name (GitHub), a local path or a file:// URL']],
+    ['line form repo with credentials', 'tasks.txt', 'https://me:pw@example.com/r.git|Fix|3\n', ['tasks.txt:1:1: repo URL example.com/r.git carries credentials: pass the token as git_token instead']],
     ['a map that is not a task list', 'tasks.yaml', 'prompt: hi\n', ['tasks.yaml:1:1: a task list is a YAML/JSON list of {repo, prompt, budget} or lines of repo|prompt|budget']],
   ];
   it.each(cases)('%s', (_name, file, text, expected) => {
