@@ -92,7 +92,8 @@ export async function benchStart(options: { quick: boolean }): Promise<BenchResu
   const gap =
     `caged does more than \`docker run\` before the first byte: its own network per sandbox (an --internal network plus a holder container for its ` +
     `namespace: ${table['caged (gateway network)']!.p50_ms - table['caged (network none)']!.p50_ms} ms at p50, of which the network create alone is ${table['docker network create --internal']!.p50_ms} ms), a git workspace, a gateway listener, the hardened container, and then an exec. ` +
-    'The network, the workspace and the agent binaries are already prepared side by side. The holder container exists only on Docker < 25, whose ' +
+    'The network with its holder, the workspace and the agent binaries are already prepared side by side, and the holder says when it is ready ' +
+    'instead of being polled. The holder container exists only on Docker < 25, whose ' +
     '--internal networks still route to the host (see the sandbox backend); on newer engines that part goes. Plan: keep a small pool of ' +
     'pre-created networks (and holders), and start the job as the container\'s own command instead of an exec.';
   return {

@@ -275,7 +275,7 @@ export class LocalEngine implements SandboxService {
     const runDir = join(this.#paths.sandbox(id), 'run');
     // Network (+ gateway), workspace and agent binaries do not depend on each other.
     const [opened, workspace, agentBinaries] = await allSettledOrThrow([
-      this.#backend.createNetwork(identity, config.network_mode).then(async (network) => {
+      this.#backend.createNetwork(identity, config.network_mode, { holderImage: record.info.image }).then(async (network) => {
         record.network = network;
         this.#throwIfEnded(record);
         return { network, env: await this.#openGateway(record, network) };

@@ -128,8 +128,22 @@ export class DockerBackend implements SandboxBackend {
     return sandboxLabels(identity, this.owner, this.workspaceRoot);
   }
 
-  createNetwork(identity: SandboxIdentity, mode: NetworkMode): Promise<SandboxNetwork> {
-    return createSandboxNetwork(this.docker, identity.id, mode, this.labelsFor(identity));
+  async createNetwork(identity: SandboxIdentity, mode: NetworkMode, options: { holderImage?: string } = {}): Promise<SandboxNetwork> {
+    const labels = this.labelsFor(identity);
+    const network = await createSandboxNetwork(this.docker, identity.id, mode, labels);
+    if (!options.holderImage || !this.needsHolder(network)) return network;
+    try {
+      await requireImage(this.docker, options.holderImage);
+      return { ...network, holderId: await startNetnsHolder(this.docker, identity.id, options.holderImage, network, labels) };
+    } catch (error) {
+      await removeSandboxNetwork(this.docker, identity.id);
+      throw error;
+    }
+  }
+
+  /** Docker before 25 routes internal networks to the host: the sandbox joins a holder's namespace instead. */
+  private needsHolder(network: SandboxNetwork): boolean {
+    return (network.mode === 'gateway' || network.mode === 'allowlist') && this.features.internalRouteOut;
   }
 
   prepareWorkspace(id: string, source: WorkspaceSource): Promise<PreparedWorkspace> {
@@ -145,7 +159,7 @@ export class DockerBackend implements SandboxBackend {
     await requireImage(this.docker, spec.image);
     const labels = this.labelsFor(spec);
     const internal = network.mode === 'gateway' || network.mode === 'allowlist';
-    const holderId = internal && this.features.internalRouteOut ? await startNetnsHolder(this.docker, spec.id, spec.image, network, labels) : undefined;
+    const holderId = this.needsHolder(network) ? (network.holderId ?? (await startNetnsHolder(this.docker, spec.id, spec.image, network, labels))) : undefined;
     const attachment: NetworkAttachment =
       network.mode === 'none' ? { kind: 'none' } : holderId ? { kind: 'namespace', holderId } : { kind: 'network', name: network.name! };
     let container: Docker.Container | undefined;

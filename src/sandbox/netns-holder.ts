@@ -37,11 +37,13 @@ const PERL_DELETE_DEFAULT_ROUTE = [
   'die "default route keeps coming back\\n";',
 ].join('\n');
 
+/** Says `ready` once /proc/net/route has no default route left (the sandbox checks it again itself). */
 const HOLDER_SCRIPT =
   'if command -v ip >/dev/null 2>&1; then while ip -4 route del default 2>/dev/null; do :; done; ' +
   'elif command -v perl >/dev/null 2>&1; then perl -e "$1" || exit 1; ' +
   'else echo "neither ip nor perl in the image" >&2; exit 1; fi; ' +
-  'exec sleep infinity';
+  'while read -r _ destination _; do if [ "$destination" = 00000000 ]; then echo "the default route is still there" >&2; exit 1; fi; done < /proc/net/route; ' +
+  'echo ready; exec sleep infinity';
 
 export function holderName(id: string): string {
   return `${id}-netns`;
@@ -56,7 +58,6 @@ export function hasDefaultRoute(procNetRoute: string): boolean {
 }
 
 const READY_PATIENCE_MS = 10_000;
-const READY_POLL_MS = 50;
 
 /** Starts the holder on the sandbox's network and returns its container id once the default route is gone. */
 export async function startNetnsHolder(
@@ -87,21 +88,47 @@ export async function startNetnsHolder(
     },
   });
   try {
+    // Attached before the start, so that the holder's `ready` cannot be missed.
+    const output = (await holder.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
+    const ready = waitForReady(output, READY_PATIENCE_MS);
     await holder.start();
-    const deadline = Date.now() + READY_PATIENCE_MS;
-    for (;;) {
+    const outcome = await ready;
+    if (outcome !== 'ready') {
       const info = await holder.inspect();
-      if (!info.State.Running) {
-        throw new Error(`sandbox ${id}: could not remove the default route of its internal network (exit ${info.State.ExitCode}): ${await logsOf(holder)}`);
-      }
-      if (!hasDefaultRoute(await readRoutes(holder))) return holder.id;
-      if (Date.now() > deadline) throw new Error(`sandbox ${id}: the default route of its internal network did not go away`);
-      await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
+      throw new Error(
+        outcome === 'timeout'
+          ? `sandbox ${id}: the default route of its internal network did not go away`
+          : `sandbox ${id}: could not remove the default route of its internal network (exit ${info.State.ExitCode}): ${await logsOf(holder)}`,
+      );
     }
+    return holder.id;
   } catch (error) {
     await ignoreGone(() => holder.remove({ force: true }));
     throw error;
   }
+}
+
+/** Resolves `ready` when the holder prints it, `exited` when its output ends first, `timeout` after `patienceMs`. */
+function waitForReady(output: NodeJS.ReadableStream, patienceMs: number): Promise<'ready' | 'exited' | 'timeout'> {
+  return new Promise((resolve) => {
+    let stdout = '';
+    const finish = (outcome: 'ready' | 'exited' | 'timeout') => {
+      clearTimeout(timer);
+      output.removeAllListeners('data');
+      (output as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish('timeout'), patienceMs);
+    const demuxer = new DockerStreamDemuxer((kind, payload) => {
+      if (kind !== 'stdout') return;
+      stdout += payload.toString('utf8');
+      if (stdout.split('\n').includes('ready')) finish('ready');
+    });
+    output.on('data', (chunk: Buffer) => demuxer.push(chunk));
+    output.once('end', () => finish('exited'));
+    output.once('close', () => finish('exited'));
+    output.once('error', () => finish('exited'));
+  });
 }
 
 /** The container's routing table, read with an exec that needs no tools (the sandbox has no `ip`). */

@@ -71,6 +71,8 @@ export interface SandboxNetwork {
   id?: string;
   gatewayIp?: string;
   subnet?: string;
+  /** The netns holder already running on it (engines whose internal networks route out). */
+  holderId?: string;
 }
 
 export interface PreparedWorkspace {
@@ -178,7 +180,11 @@ export interface ReapReport {
 export interface SandboxBackend {
   /** Identifies this controller in `dev.caged.owner` labels. */
   readonly owner: string;
-  createNetwork(identity: SandboxIdentity, mode: NetworkMode): Promise<SandboxNetwork>;
+  /**
+   * With `holderImage`, an internal network that needs a netns holder gets it now, in this image,
+   * instead of in `createContainer`: the slowest part of a start then overlaps the workspace's.
+   */
+  createNetwork(identity: SandboxIdentity, mode: NetworkMode, options?: { holderImage?: string }): Promise<SandboxNetwork>;
   prepareWorkspace(id: string, source: WorkspaceSource): Promise<PreparedWorkspace>;
   /** Creates and starts the container (an idle process; work arrives through exec). */
   createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox>;

@@ -56,10 +56,11 @@ export async function startSandbox(
   harness: Harness,
   overrides: Partial<ContainerSpec> = {},
   mode: 'none' | 'gateway' | 'allowlist' | 'open' = 'none',
+  networkOptions: { holderImage?: string } = {},
 ) {
   const spec = harness.spec(overrides);
   const workspace = await harness.backend.prepareWorkspace(spec.id, {});
-  const network = await harness.backend.createNetwork(spec, mode);
+  const network = await harness.backend.createNetwork(spec, mode, networkOptions);
   const sandbox = await harness.backend.createContainer(spec, network, workspace.dir);
   return { spec, workspace, network, sandbox };
 }

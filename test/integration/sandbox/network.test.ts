@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHarness, startSandbox, type Harness } from '../../support/sandbox-harness.js';
+import { createHarness, startSandbox, TEST_IMAGE, type Harness } from '../../support/sandbox-harness.js';
+import { internalNetworksRouteOut } from '../../../src/sandbox/netns-holder.js';
 import { LABELS } from '../../../src/sandbox/types.js';
 
 let harness: Harness;
@@ -71,8 +72,13 @@ describe('network mode none', () => {
 });
 
 describe('network mode gateway', () => {
-  it('reaches the host listener on its gateway IP and nothing else', async () => {
-    const { spec, network } = await startSandbox(harness, {}, 'gateway');
+  it.each([
+    ['its container starts', {}],
+    ['its network is created (as the engine does)', { holderImage: TEST_IMAGE }],
+  ])('reaches the host listener on its gateway IP and nothing else, with a netns holder started when %s', async (_when, networkOptions) => {
+    const { spec, network } = await startSandbox(harness, {}, 'gateway', networkOptions);
+    const needsHolder = internalNetworksRouteOut((await harness.backend.docker.version()).ApiVersion);
+    expect(network.holderId !== undefined).toBe(needsHolder && 'holderImage' in networkOptions);
     expect(network.gatewayIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(network.subnet).toMatch(/\/\d+$/);
     const gatewayPort = await listen(network.gatewayIp!, 'gateway');
