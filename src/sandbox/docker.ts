@@ -152,18 +152,20 @@ export class DockerBackend implements SandboxBackend {
   }
 
   async createContainer(spec: ContainerSpec, network: SandboxNetwork, workspaceDir: string): Promise<BackendSandbox> {
-    this.workspaceDir(spec.id);
-    // Through symlinks too: /tmp/x -> /run would hand over the socket as surely as /run.
-    checkMounts([...spec.mounts, ...spec.mounts.map((mount) => ({ ...mount, source: realpathOr(mount.source) }))], this.features.dockerSockets);
-    if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
-    await requireImage(this.docker, spec.image);
     const labels = this.labelsFor(spec);
     const internal = network.mode === 'gateway' || network.mode === 'allowlist';
-    const holderId = this.needsHolder(network) ? (network.holderId ?? (await startNetnsHolder(this.docker, spec.id, spec.image, network, labels))) : undefined;
-    const attachment: NetworkAttachment =
-      network.mode === 'none' ? { kind: 'none' } : holderId ? { kind: 'namespace', holderId } : { kind: 'network', name: network.name! };
+    // A holder started with the network goes too when this fails, whatever the step.
+    let holderId = network.holderId;
     let container: Docker.Container | undefined;
     try {
+      this.workspaceDir(spec.id);
+      // Through symlinks too: /tmp/x -> /run would hand over the socket as surely as /run.
+      checkMounts([...spec.mounts, ...spec.mounts.map((mount) => ({ ...mount, source: realpathOr(mount.source) }))], this.features.dockerSockets);
+      if (network.mode !== 'none' && !network.name) throw new Error(`sandbox ${spec.id}: network mode ${network.mode} needs its network created first`);
+      await requireImage(this.docker, spec.image);
+      if (this.needsHolder(network)) holderId ??= await startNetnsHolder(this.docker, spec.id, spec.image, network, labels);
+      const attachment: NetworkAttachment =
+        network.mode === 'none' ? { kind: 'none' } : holderId ? { kind: 'namespace', holderId } : { kind: 'network', name: network.name! };
       container = await this.createWithStorageFallback(spec, attachment, workspaceDir, labels);
       try {
         await container.start();
@@ -176,7 +178,7 @@ export class DockerBackend implements SandboxBackend {
       }
     } catch (error) {
       if (container) await ignoreGone(() => container!.remove({ force: true }));
-      if (holderId) await ignoreGone(() => this.docker.getContainer(holderId).remove({ force: true }));
+      if (holderId) await ignoreGone(() => this.docker.getContainer(holderId!).remove({ force: true }));
       throw error;
     }
     return { id: spec.id, containerId: container.id, workspaceDir, network };

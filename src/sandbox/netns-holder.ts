@@ -87,12 +87,13 @@ export async function startNetnsHolder(
       RestartPolicy: { Name: 'no' },
     },
   });
+  let watch: ReadyWatch | undefined;
   try {
-    // Attached before the start, so that the holder's `ready` cannot be missed.
-    const output = (await holder.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream;
-    const ready = waitForReady(output, READY_PATIENCE_MS);
+    // Attached before the start, so that the holder's `ready` cannot be missed; the patience
+    // counts from the start on.
+    watch = watchForReady((await holder.attach({ stream: true, stdout: true, stderr: true })) as NodeJS.ReadableStream);
     await holder.start();
-    const outcome = await ready;
+    const outcome = await watch.outcome(READY_PATIENCE_MS);
     if (outcome !== 'ready') {
       const info = await holder.inspect();
       throw new Error(
@@ -103,32 +104,50 @@ export async function startNetnsHolder(
     }
     return holder.id;
   } catch (error) {
+    watch?.cancel();
     await ignoreGone(() => holder.remove({ force: true }));
     throw error;
   }
 }
 
-/** Resolves `ready` when the holder prints it, `exited` when its output ends first, `timeout` after `patienceMs`. */
-function waitForReady(output: NodeJS.ReadableStream, patienceMs: number): Promise<'ready' | 'exited' | 'timeout'> {
-  return new Promise((resolve) => {
-    let stdout = '';
-    const finish = (outcome: 'ready' | 'exited' | 'timeout') => {
-      clearTimeout(timer);
-      output.removeAllListeners('data');
-      (output as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-      resolve(outcome);
-    };
-    const timer = setTimeout(() => finish('timeout'), patienceMs);
-    const demuxer = new DockerStreamDemuxer((kind, payload) => {
-      if (kind !== 'stdout') return;
-      stdout += payload.toString('utf8');
-      if (stdout.split('\n').includes('ready')) finish('ready');
-    });
-    output.on('data', (chunk: Buffer) => demuxer.push(chunk));
-    output.once('end', () => finish('exited'));
-    output.once('close', () => finish('exited'));
-    output.once('error', () => finish('exited'));
+type ReadyOutcome = 'ready' | 'exited' | 'timeout';
+
+interface ReadyWatch {
+  /** `ready` once the holder prints it, `exited` when its output ends first, `timeout` after `patienceMs` from now. */
+  outcome(patienceMs: number): Promise<ReadyOutcome>;
+  /** Stops watching and lets go of the attached stream. */
+  cancel(): void;
+}
+
+function watchForReady(output: NodeJS.ReadableStream): ReadyWatch {
+  let settle: (outcome: ReadyOutcome) => void = () => undefined;
+  let settled: ReadyOutcome | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (outcome: ReadyOutcome) => {
+    if (settled) return;
+    settled = outcome;
+    clearTimeout(timer);
+    output.removeAllListeners('data');
+    (output as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    settle(outcome);
+  };
+  let stdout = '';
+  const demuxer = new DockerStreamDemuxer((kind, payload) => {
+    if (kind !== 'stdout') return;
+    stdout += payload.toString('utf8');
+    if (stdout.split('\n').includes('ready')) finish('ready');
   });
+  output.on('data', (chunk: Buffer) => demuxer.push(chunk));
+  for (const event of ['end', 'close', 'error']) output.once(event, () => finish('exited'));
+  return {
+    outcome: (patienceMs) =>
+      new Promise((resolve) => {
+        if (settled) return resolve(settled);
+        settle = resolve;
+        timer = setTimeout(() => finish('timeout'), patienceMs);
+      }),
+    cancel: () => finish('exited'),
+  };
 }
 
 /** The container's routing table, read with an exec that needs no tools (the sandbox has no `ip`). */

@@ -5,6 +5,7 @@ import { checkBudgets, configToJson, resolveTasks } from '../../config/resolve.j
 import { mergeLayers } from '../../config/schema.js';
 import { loadTasksFile } from '../../config/tasks.js';
 import { EXIT } from '../exit-codes.js';
+import { settingsFromFlags } from '../flags.js';
 import { printJson, type Io } from '../output.js';
 import type { CommandContext } from '../context.js';
 
@@ -15,15 +16,22 @@ export function registerConfig(program: Command, context: CommandContext): void 
     .description('Validate a config file (default .caged.yaml) and optionally a task list; print the resolved settings')
     .argument('[file]', 'config file (default: .caged.yaml; optional when absent)')
     .option('--tasks <file>', 'also validate a task list (YAML/JSON list or repo|prompt|budget lines)')
+    .option('--budget <usd>', 'budget of every task, as `caged batch --budget` sets it (for lists whose budgets come from there or the action\'s budget input)')
     .option('--json', 'print the resolved config as JSON')
-    .action(async (file: string | undefined, options: { tasks?: string; json?: boolean }) => {
+    .action(async (file: string | undefined, options: ValidateOptions) => {
       context.exitCode = await validate(context.io, file, options);
     });
 }
 
-async function validate(io: Io, file: string | undefined, options: { tasks?: string; json?: boolean }): Promise<number> {
+interface ValidateOptions {
+  tasks?: string;
+  budget?: string;
+  json?: boolean;
+}
+
+async function validate(io: Io, file: string | undefined, options: ValidateOptions): Promise<number> {
   const loaded = await loadConfigFile(file);
-  const tasks = options.tasks ? resolveTasks(loaded.config, await loadTasksFile(options.tasks)) : undefined;
+  const tasks = options.tasks ? resolveTasks(loaded.config, await loadTasksFile(options.tasks), settingsFromFlags({ budget: options.budget })) : undefined;
   // What `caged batch` would refuse, this refuses too.
   if (tasks) checkBudgets(tasks, (task) => `${options.tasks}: task ${task.index + 1}`);
   const resolved = {

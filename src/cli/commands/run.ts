@@ -7,6 +7,7 @@ import { formatUsd } from '../../money.js';
 import type { CommandContext } from '../context.js';
 import { runDetached } from '../detached.js';
 import { collect, type SettingFlags } from '../flags.js';
+import { EXIT } from '../exit-codes.js';
 import { printJson } from '../output.js';
 import { resolveRunSettings } from '../run-settings.js';
 import { formatDuration, uptimeSeconds } from '../render.js';
@@ -102,5 +103,6 @@ async function runForeground(context: CommandContext, command: string[], flags: 
     interrupt.dispose();
     await engine.close({ keep: flags.keep });
   }
-  return exitCodeFor([info], settings.fail_on);
+  // Cancelled by the user is a failure whatever fail_on says, as for a batch.
+  return interrupt.signal.aborted ? EXIT.failure : exitCodeFor([info], settings.fail_on);
 }
