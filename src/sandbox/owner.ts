@@ -79,7 +79,8 @@ export function ownerLiveness(label: string, self: string = currentOwner()): Liv
   return stat.state === 'Z' || stat.state === 'X' || stat.startTicks !== owner.start ? 'gone' : 'alive';
 }
 
-function pidExists(pid: number): boolean {
+/** Whether a process with this pid exists (possibly another user's). */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TestProject } from 'vitest/node';
+import { pidExists } from '../../../src/sandbox/owner.js';
 
 /**
  * Keeps the dockerd restart test (dockerd-restart.test.ts) from breaking other test runs on the
@@ -30,15 +31,6 @@ declare module 'vitest' {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The run holding the restart lock, if a live one does (a stale lock is removed). */
 function lockHolder(): number | undefined {
   let text: string;
@@ -48,7 +40,7 @@ function lockHolder(): number | undefined {
     return undefined;
   }
   const [test, run] = text.split(' ').map(Number);
-  if (test && alive(test)) return run;
+  if (test && pidExists(test)) return run;
   rmSync(LOCK, { force: true });
   return undefined;
 }
@@ -60,7 +52,7 @@ export function otherDockerRuns(self: number): number[] {
     .map(Number)
     .filter((pid) => {
       if (pid === self) return false;
-      if (alive(pid)) return true;
+      if (pidExists(pid)) return true;
       rmSync(join(USERS, String(pid)), { force: true });
       return false;
     });
